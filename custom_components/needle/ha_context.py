@@ -140,4 +140,7 @@ def _enum(values: Iterable[Any] | None) -> tuple[str, ...] | None:
 
 
 def _number(value: Any) -> float | None:
-    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+    """Bounds as HA wrote them (0, not 0.0: every character is a token for the model)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return int(value) if float(value).is_integer() else float(value)

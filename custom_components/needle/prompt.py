@@ -28,7 +28,8 @@ what this home exposes:
 
 - ``name``: entity names and aliases (only entities of the tool's domains, see ``TOOL_DOMAINS``;
   timer tools keep ``name`` as free text: it names a timer),
-- ``area`` / ``floor``: area / floor names and aliases,
+- ``area``: names and aliases of the candidates' areas and of areas the sentence, the satellite
+  or the previous turn names; ``floor``: only floors the sentence or previous turn names,
 - ``domain`` / ``device_class``: the domains / device classes of the candidate entities.
 
 A tool whose domains have no candidate entity is dropped; so is a parameter whose enum would be
@@ -375,23 +376,28 @@ def _specialise(
 
 def _area_values(
     home: HomeContext, entities: Sequence[EntityInfo], extra: Iterable[str]
-) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """Area and floor enum values: those of the candidates plus the ones the sentence names."""
+) -> tuple[str, ...]:
+    """Area enum values: the candidates' areas plus the ones the sentence or context names."""
     wanted = {e.area for e in entities if e.area} | set(extra)
-    area_values: list[str] = []
-    floor_names = {e.floor for e in entities if e.floor}
-    for a in home.areas:
-        if a.name in wanted:
-            area_values.extend(a.names)
-            if a.floor:
-                floor_names.add(a.floor)
-    area_values.extend(n for n in wanted if n not in {a.name for a in home.areas})
-    floor_values: list[str] = []
-    for f in home.floors:
-        if f.name in floor_names:
-            floor_values.extend(f.names)
-    floor_values.extend(n for n in floor_names if n not in {f.name for f in home.floors})
-    return _unique_sorted(area_values), _unique_sorted(floor_values)
+    known = {a.name for a in home.areas}
+    values = [n for a in home.areas if a.name in wanted for n in a.names]
+    values.extend(n for n in wanted if n not in known)
+    return _unique_sorted(values)
+
+
+def _floor_values(
+    home: HomeContext, sentence: frozenset[str], previous: Turn | None
+) -> tuple[str, ...]:
+    """Floor enum values: only floors the sentence or the previous calls name. Floor commands
+    name their floor ("upstairs"); listing every floor in every tool costs tokens for nothing."""
+    prev = _previous_values(previous, "floor")
+    values = [
+        n
+        for f in home.floors
+        if _mentioned(f.names, sentence) or any(n.casefold() in prev for n in f.names)
+        for n in f.names
+    ]
+    return _unique_sorted(values)
 
 
 def render_query(
@@ -454,9 +460,11 @@ def build_prompt(
         a.name for a in home.areas if a.name.casefold() in _previous_values(previous, "area")
     )
 
+    floors = _floor_values(home, sentence, previous)
+
     def attempt(n: int, tool_set: Sequence[ToolSchema]) -> tuple[tuple[ToolSchema, ...], int]:
         chosen = ranked[:n]
-        areas, floors = _area_values(home, chosen, extra_areas)
+        areas = _area_values(home, chosen, extra_areas)
         built = tuple(
             t for t in (_specialise(t, chosen, areas, floors) for t in tool_set) if t is not None
         )

@@ -131,7 +131,9 @@ def test_small_home_enums_filled():
         "Bedside Lamp", "Front Door", "Kitchen Light", "Living Room Blinds", "reading lamp", "Thermostat", "TV",
     )  # fmt: skip
     assert on.param("area").enum == ("Bedroom", "Kitchen", "Living Room", "lounge")
-    assert on.param("floor").enum == ("downstairs", "First Floor", "Ground Floor", "upstairs")
+    assert on.param("floor") is None  # no floor named: no floor parameter
+    upstairs = build_prompt("turn off everything upstairs", SMALL_HOME, HA_TOOLS)
+    assert tool(upstairs, "HassTurnOff").param("floor").enum == ("First Floor", "upstairs")
     assert on.param("domain").enum == ("climate", "cover", "light", "lock", "media_player")
     # HA's device class list narrowed to what the home has
     assert on.param("device_class").enum == ("blind", "tv")

@@ -1,0 +1,49 @@
+"""Names and numbers of the integration, each with the reason for its value.
+
+No Home Assistant import: ``__init__.py`` and ``prompt.py`` import this, and both must stay
+importable by training, which runs without Home Assistant.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+DOMAIN = "needle"
+
+# Config entry data: where the model comes from.
+CONF_MODEL_SOURCE = "model_source"
+SOURCE_BUILTIN = "builtin"  # custom_components/needle/models/default, shipped with a release
+SOURCE_BUNDLE = "bundle"  # a bundle folder somewhere on disk
+SOURCE_CHECKPOINT = "checkpoint"  # an official Needle v1 .pkl + tokenizer, converted on the hub
+MODEL_SOURCES = (SOURCE_BUILTIN, SOURCE_BUNDLE, SOURCE_CHECKPOINT)
+CONF_BUNDLE_PATH = "bundle_path"
+CONF_CHECKPOINT_PATH = "checkpoint_path"
+CONF_TOKENIZER_PATH = "tokenizer_path"
+CONF_INT8 = "int8"
+
+# Options.
+CONF_LLM_HASS_API = "llm_hass_api"  # same key as homeassistant.const.CONF_LLM_HASS_API
+CONF_PREFER_LOCAL = "prefer_local"
+CONF_MAX_ENTITIES = "max_entities"
+CONF_LANGUAGE = "language"
+LLM_API_ASSIST = "assist"  # homeassistant.helpers.llm.LLM_API_ASSIST
+LLM_API_NONE = "none"
+
+DEFAULT_PREFER_LOCAL = True  # HA's own sentence matcher is exact; the model handles the rest
+DEFAULT_MAX_ENTITIES = 64  # prompt.DEFAULT_MAX_ENTITIES: fits the 1024-token window in practice
+MIN_MAX_ENTITIES, MAX_MAX_ENTITIES = 4, 512
+DEFAULT_LANGUAGE = "en"  # Needle v1 and its tokenizer are English
+
+MODELS_DIR = Path(__file__).parent / "models"
+BUILTIN_MODEL_DIR = MODELS_DIR / "default"
+CONVERTED_MODELS_SUBDIR = "needle"  # hass.config.path("needle", <slug>): converted bundles
+
+# A 26M-parameter greedy decode takes well under a second on a Pi 4 with onnxruntime and a few
+# seconds with numpy; past this the user has long given up waiting.
+GENERATE_TIMEOUT_S = 20.0
+# Follow-ups ("and the kitchen too") refer to the turn just before; older ones are stale.
+TURN_MEMORY_TTL_S = 300.0
+TURN_MEMORY_MAX_CONVERSATIONS = 256  # bounded: one entry per live conversation id
+
+# Optional accelerated backend; no wheels on musl (HA OS), so it is never a hard requirement.
+ONNXRUNTIME_REQUIREMENT = "onnxruntime==1.32.0"

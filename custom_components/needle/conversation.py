@@ -1,0 +1,275 @@
+"""The Needle conversation agent: thin glue between HA's chat log and prompt, engine and calls."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import OrderedDict
+from typing import TYPE_CHECKING, Literal
+
+from homeassistant.components import conversation
+from homeassistant.const import MATCH_ALL
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import intent
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+from .calls import CONTROL_DISABLED, NOT_UNDERSTOOD, async_execute, compose_reply, validate_calls
+from .const import (
+    CONF_LANGUAGE,
+    CONF_LLM_HASS_API,
+    CONF_MAX_ENTITIES,
+    CONF_PREFER_LOCAL,
+    DEFAULT_LANGUAGE,
+    DEFAULT_MAX_ENTITIES,
+    DEFAULT_PREFER_LOCAL,
+    DOMAIN,
+    GENERATE_TIMEOUT_S,
+    LLM_API_ASSIST,
+    LLM_API_NONE,
+    TURN_MEMORY_MAX_CONVERSATIONS,
+    TURN_MEMORY_TTL_S,
+)
+from .engine.schema import ToolCall
+from .ha_context import async_device_area, async_home_context, tools_from_assist_api
+from .prompt import Prompt, Turn, build_prompt
+
+if TYPE_CHECKING:
+    from . import NeedleConfigEntry
+    from .engine import NeedleEngine
+
+_LOGGER = logging.getLogger(__name__)
+
+ENGINE_FAILED = "Sorry, the Needle model failed to answer. The log has the details."
+ENGINE_TIMEOUT = "Sorry, the Needle model took too long to answer."
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: NeedleConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    async_add_entities([NeedleConversationEntity(entry)])
+
+
+class TurnMemory:
+    """The last turn of each conversation, for follow-ups; bounded in size and age."""
+
+    def __init__(
+        self, max_items: int = TURN_MEMORY_MAX_CONVERSATIONS, ttl: float = TURN_MEMORY_TTL_S
+    ) -> None:
+        self._items: OrderedDict[str, tuple[float, Turn]] = OrderedDict()
+        self._max = max_items
+        self._ttl = ttl
+
+    def get(self, conversation_id: str, now: float | None = None) -> Turn | None:
+        now = time.monotonic() if now is None else now
+        item = self._items.get(conversation_id)
+        if item is None:
+            return None
+        if now - item[0] > self._ttl:
+            del self._items[conversation_id]
+            return None
+        return item[1]
+
+    def put(self, conversation_id: str, turn: Turn, now: float | None = None) -> None:
+        now = time.monotonic() if now is None else now
+        self._items[conversation_id] = (now, turn)
+        self._items.move_to_end(conversation_id)
+        while len(self._items) > self._max:
+            self._items.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+def _think(
+    engine: NeedleEngine,
+    text: str,
+    home: object,
+    tools: list,
+    satellite_area: str | None,
+    previous: Turn | None,
+    max_entities: int,
+) -> tuple[Prompt, list[ToolCall]]:
+    """Prompt and generation (blocking, in the executor: both run the tokenizer)."""
+    prompt = build_prompt(
+        text,
+        home,  # type: ignore[arg-type]
+        tools,
+        satellite_area=satellite_area,
+        previous=previous,
+        max_entities=max_entities,
+        count_tokens=engine.count_tokens,
+    )
+    generation = engine.generate(prompt.query, prompt.tools)
+    return prompt, list(generation.calls)
+
+
+class NeedleConversationEntity(conversation.ConversationEntity):
+    """Answers a sentence with the calls the Needle model makes."""
+
+    _attr_has_entity_name = True
+    _attr_name = None
+
+    def __init__(self, entry: NeedleConfigEntry) -> None:
+        self.entry = entry
+        self._attr_unique_id = entry.entry_id
+        self._attr_device_info = {
+            "identifiers": {(DOMAIN, entry.entry_id)},
+            "name": entry.title,
+            "manufacturer": "Needle",
+            "model": "Needle v1",
+            "entry_type": "service",  # type: ignore[typeddict-item]
+        }
+        self._memory = TurnMemory()
+        if self._llm_api:
+            self._attr_supported_features = conversation.ConversationEntityFeature.CONTROL
+
+    @property
+    def _llm_api(self) -> str | None:
+        api = self.entry.options.get(CONF_LLM_HASS_API, LLM_API_ASSIST)
+        return None if api in (None, LLM_API_NONE) else api
+
+    @property
+    def supported_languages(self) -> list[str] | Literal["*"]:
+        language = self.entry.options.get(CONF_LANGUAGE, DEFAULT_LANGUAGE)
+        return MATCH_ALL if language == MATCH_ALL else [language]
+
+    async def async_added_to_hass(self) -> None:
+        await super().async_added_to_hass()
+        conversation.async_set_agent(self.hass, self.entry, self)
+
+    async def async_will_remove_from_hass(self) -> None:
+        conversation.async_unset_agent(self.hass, self.entry)
+        await super().async_will_remove_from_hass()
+
+    async def _async_handle_message(
+        self,
+        user_input: conversation.ConversationInput,
+        chat_log: conversation.ChatLog,
+    ) -> conversation.ConversationResult:
+        data = self.entry.runtime_data
+        stats = data.stats
+        stats.requests += 1
+
+        if self.entry.options.get(CONF_PREFER_LOCAL, DEFAULT_PREFER_LOCAL) and (
+            response := await self._async_try_local(user_input)
+        ):
+            stats.local_handled += 1
+            return self._result(chat_log, user_input, response.speech["plain"]["speech"], response)
+
+        if (api := self._llm_api) is None:
+            return self._error(chat_log, user_input, CONTROL_DISABLED)
+        try:
+            await chat_log.async_update_llm_data(DOMAIN, user_input, api, None)
+        except conversation.ConverseError as err:
+            return err.as_conversation_result()
+        if chat_log.llm_api is None or data.engine is None:
+            return self._error(chat_log, user_input, ENGINE_FAILED)
+
+        tools = tools_from_assist_api(chat_log.llm_api)
+        home = async_home_context(self.hass)
+        satellite_area = async_device_area(self.hass, user_input.device_id)
+        previous = self._memory.get(chat_log.conversation_id)
+        max_entities = int(self.entry.options.get(CONF_MAX_ENTITIES, DEFAULT_MAX_ENTITIES))
+
+        started = time.monotonic()
+        try:
+            async with asyncio.timeout(GENERATE_TIMEOUT_S):
+                prompt, calls = await self.hass.async_add_executor_job(
+                    _think,
+                    data.engine,
+                    user_input.text,
+                    home,
+                    tools,
+                    satellite_area,
+                    previous,
+                    max_entities,
+                )
+        except TimeoutError:
+            stats.timeouts += 1
+            _LOGGER.error("Needle did not answer within %.0f s", GENERATE_TIMEOUT_S)
+            return self._error(chat_log, user_input, ENGINE_TIMEOUT)
+        except Exception:
+            stats.model_errors += 1
+            _LOGGER.exception("Needle failed to answer")
+            return self._error(chat_log, user_input, ENGINE_FAILED)
+        stats.total_generate_s += time.monotonic() - started
+
+        valid, refused = validate_calls(calls, prompt.tools)
+        for refusal in refused:
+            _LOGGER.debug("Refused %s: %s", refusal.call, refusal.reason)
+        outcomes = await async_execute(chat_log, user_input.agent_id, valid)
+        reply = compose_reply(outcomes, refused)
+        stats.calls_refused += len(refused)
+        stats.calls_executed += sum(o.ok for o in outcomes)
+        stats.calls_failed += sum(not o.ok for o in outcomes)
+        if not reply.understood and not refused:
+            stats.no_call += 1
+        if reply.succeeded:
+            self._memory.put(chat_log.conversation_id, Turn(user_input.text, reply.succeeded))
+        if not reply.understood:
+            return self._error(
+                chat_log,
+                user_input,
+                reply.speech,
+                code=intent.IntentResponseErrorCode.NO_INTENT_MATCH,
+            )
+        return self._result(chat_log, user_input, reply.speech)
+
+    async def _async_try_local(
+        self, user_input: conversation.ConversationInput
+    ) -> intent.IntentResponse | None:
+        """HA's built-in sentence matcher first (exact wording only), like the pipeline's
+        "prefer handling commands locally"; None when it has no confident answer."""
+        agent = conversation.async_get_agent(self.hass, conversation.HOME_ASSISTANT_AGENT)
+        handle = getattr(agent, "async_handle_intents", None)
+        if handle is None:
+            return None
+        try:
+            response: intent.IntentResponse | None = await handle(user_input)
+        except Exception:  # the model is the fallback whatever went wrong
+            _LOGGER.debug("Built-in agent failed; asking Needle", exc_info=True)
+            return None
+        if response is None or not response.speech.get("plain", {}).get("speech"):
+            return None
+        return response
+
+    def _result(
+        self,
+        chat_log: conversation.ChatLog,
+        user_input: conversation.ConversationInput,
+        speech: str,
+        response: intent.IntentResponse | None = None,
+    ) -> conversation.ConversationResult:
+        chat_log.async_add_assistant_content_without_tools(
+            conversation.AssistantContent(agent_id=user_input.agent_id, content=speech)
+        )
+        if response is None:
+            response = intent.IntentResponse(language=user_input.language)
+            response.async_set_speech(speech)
+        return conversation.ConversationResult(
+            response=response,
+            conversation_id=chat_log.conversation_id,
+            continue_conversation=chat_log.continue_conversation,
+        )
+
+    def _error(
+        self,
+        chat_log: conversation.ChatLog,
+        user_input: conversation.ConversationInput,
+        speech: str,
+        code: intent.IntentResponseErrorCode = intent.IntentResponseErrorCode.UNKNOWN,
+    ) -> conversation.ConversationResult:
+        chat_log.async_add_assistant_content_without_tools(
+            conversation.AssistantContent(agent_id=user_input.agent_id, content=speech)
+        )
+        response = intent.IntentResponse(language=user_input.language)
+        response.async_set_error(code, speech)
+        return conversation.ConversationResult(
+            response=response, conversation_id=chat_log.conversation_id
+        )
+
+
+__all__ = ["NOT_UNDERSTOOD", "NeedleConversationEntity", "TurnMemory"]
