@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -86,14 +87,15 @@ def _error_key(err: BaseException) -> str:
     if isinstance(err, MemoryError):
         return "out_of_memory"
     # Only reached after the executor job imported the engine: no import work in the loop here.
-    from .engine import bundle, checkpoint
-
-    if isinstance(err, bundle.BundleError):
+    try:
+        from .engine.bundle import BundleError
+        from .engine.checkpoint import CheckpointError
+    except ImportError:  # an engine without these modules cannot have raised their errors
+        BundleError = CheckpointError = ()  # type: ignore[assignment,misc]
+    if isinstance(err, BundleError):
         return "bad_bundle"
-    if isinstance(err, checkpoint.CheckpointError):
+    if isinstance(err, CheckpointError):
         return "refused_checkpoint"
-    if isinstance(err, MemoryError):
-        return "out_of_memory"
     if isinstance(err, UnicodeDecodeError | ValueError):
         return "bad_tokenizer"
     return "unknown"
@@ -164,9 +166,15 @@ class NeedleConfigFlow(ConfigFlow, domain=DOMAIN):
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
         if user_input is not None:
+            # Always answer a submission with the progress step: HA re-sends the same input
+            # when a step finishes at once, which would start the conversion again.
             self._checkpoint_input = user_input
-            self._convert_task = None
-            return await self.async_step_convert()
+            self._convert_task = self.hass.async_create_task(
+                self._async_convert(dict(user_input)), "needle convert checkpoint"
+            )
+            return self.async_show_progress(
+                step_id="convert", progress_action="convert", progress_task=self._convert_task
+            )
         previous = self._checkpoint_input
         schema = vol.Schema(
             {
@@ -187,19 +195,8 @@ class NeedleConfigFlow(ConfigFlow, domain=DOMAIN):
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
         """Convert the checkpoint in the executor while the UI shows progress."""
-        if self._convert_task is None:
-            source = self._checkpoint_input
-            self._convert_task = self.hass.async_create_task(
-                self.hass.async_add_executor_job(
-                    lambda: convert_checkpoint(
-                        Path(source[CONF_CHECKPOINT_PATH].strip()).expanduser(),
-                        Path(source[CONF_TOKENIZER_PATH].strip()).expanduser(),
-                        converted_models_root(self.hass),
-                        int8=bool(source.get(CONF_INT8, True)),
-                    )
-                ),
-                "needle convert checkpoint",
-            )
+        if self._convert_task is None:  # no conversion under way: back to the form
+            return await self.async_step_checkpoint()
         if not self._convert_task.done():
             return self.async_show_progress(
                 step_id="convert",
@@ -211,9 +208,19 @@ class NeedleConfigFlow(ConfigFlow, domain=DOMAIN):
         except Exception as err:  # every failure becomes a form error, never a crash
             self._errors = {"base": _error_key(err)}
             _LOGGER.warning("Checkpoint conversion failed: %s", err)
-            self._convert_task = None
             return self.async_show_progress_done(next_step_id="checkpoint")
         return self.async_show_progress_done(next_step_id="converted")
+
+    async def _async_convert(self, source: dict[str, Any]) -> Path:
+        return await self.hass.async_add_executor_job(
+            partial(
+                convert_checkpoint,
+                Path(source[CONF_CHECKPOINT_PATH].strip()).expanduser(),
+                Path(source[CONF_TOKENIZER_PATH].strip()).expanduser(),
+                converted_models_root(self.hass),
+                int8=bool(source.get(CONF_INT8, True)),
+            )
+        )
 
     async def async_step_converted(
         self, user_input: dict[str, Any] | None = None
