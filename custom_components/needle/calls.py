@@ -42,6 +42,20 @@ _DONE: dict[str, str] = {
     "HassVacuumStart": "Started {names}",
     "HassVacuumReturnToBase": "Sent {names} back to its dock",
     "HassFanSetSpeed": "Set the speed of {names}",
+    "HassHumidifierSetpoint": "Set the humidity of {names} to {humidity}%",
+    "HassHumidifierMode": "Set {names} to {mode}",
+    "HassListAddItem": "Added {item} to {names}",
+    "HassListCompleteItem": "Checked off {item} on {names}",
+    "HassShoppingListAddItem": "Added {item} to the shopping list",
+    "HassShoppingListCompleteItem": "Checked off {item} on the shopping list",
+    "HassStartTimer": "Started the timer",
+    "HassCancelTimer": "Cancelled the timer",
+    "HassCancelAllTimers": "Cancelled the timers",
+    "HassIncreaseTimer": "Added time to the timer",
+    "HassDecreaseTimer": "Took time off the timer",
+    "HassPauseTimer": "Paused the timer",
+    "HassUnpauseTimer": "Resumed the timer",
+    "HassBroadcast": "Sent the broadcast",
 }
 # What to call a failed call in "I could not ...".
 _VERB: dict[str, str] = {
@@ -194,7 +208,39 @@ def _done_text(call: ToolCall, success: list[dict[str, Any]]) -> str:
             template = _DONE_ON.get(domain, template)
         elif call.name == "HassTurnOff":
             template = _DONE_OFF.get(domain, template)
-    return template.format(names=joined)
+    return template.format_map(_Fill(call.arguments, names=joined))
+
+
+class _Fill(dict):
+    """Template values from the call's arguments; a missing one reads as "it"."""
+
+    def __init__(self, args: dict[str, Any], **extra: str) -> None:
+        super().__init__({k: v for k, v in args.items() if not isinstance(v, list)}, **extra)
+
+    def __missing__(self, key: str) -> str:
+        return "it"
+
+
+def _timer_status(slots: dict[str, Any]) -> str:
+    """HassTimerStatus answers with speech slots, not speech."""
+    timers = [t for t in slots.get("timers") or [] if isinstance(t, dict)]
+    if not timers:
+        return "No timers are running"
+    parts = []
+    for t in timers:
+        left = [
+            f"{t[k]} {unit}"
+            for k, unit in (
+                ("rounded_hours_left", "h"),
+                ("rounded_minutes_left", "min"),
+                ("rounded_seconds_left", "s"),
+            )
+            if t.get(k)
+        ]
+        name = f"{t['name']} timer" if t.get("name") else "Timer"
+        state = "" if t.get("is_active", True) else " (paused)"
+        parts.append(f"{name}: {' '.join(left) or 'almost done'} left{state}")
+    return "; ".join(parts)
 
 
 def _join(items: Sequence[str]) -> str:
@@ -236,6 +282,8 @@ def outcome_from_result(call: ToolCall, result: dict[str, Any]) -> CallOutcome:
     if failed and not success:
         names = _join([str(f.get("name") or f.get("id")) for f in failed])
         return CallOutcome(call, ok=False, reason=speech or f"{names} did not respond")
+    if not speech and call.name == "HassTimerStatus":
+        speech = _timer_status(result.get("speech_slots") or {})
     if not speech:
         speech = _done_text(call, success)
         if failed:
