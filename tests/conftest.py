@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -15,25 +14,49 @@ def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
     """Let HA's loader find custom_components/needle in every test."""
 
 
+SPECIAL_TOKENS = ["<pad>", "</s>", "<s>", "<unk>", "<tool_call>", "<tools>"]  # ids 0..5 (v1)
+
+
+def tiny_tokenizer_json(vocab_size: int) -> str:
+    """A byte-level BPE with the v1 special ids, trained here on a few lines of the kind of text
+    the encoder sees; small enough for the 512-token tiny reference model."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+
+    tok = Tokenizer(models.BPE(unk_token="<unk>"))
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocab_size,
+        special_tokens=SPECIAL_TOKENS,
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
+    )
+    lines = [
+        "turn on the kitchen light",
+        "set the bedroom lamp to 40 percent",
+        "open the living room blinds",
+        '[{"name":"hass_turn_on","arguments":{"name":"Kitchen Light"}}]',
+        '{"name":"hass_light_set","description":"Sets the brightness","parameters":{}}',
+        '"type":"string","description":"","enum":["Kitchen","Bedroom"]',
+    ] * 20
+    tok.train_from_iterator(lines, trainer=trainer)
+    return tok.to_str()
+
+
 @pytest.fixture(scope="session")
 def tiny_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A tiny random-weight bundle written by the engine's own writer (skips until it exists)."""
+    """A bundle of the tiny reference checkpoint, written by the engine's own writer (skips
+    until the engine provides it)."""
     bundle = pytest.importorskip("custom_components.needle.engine.bundle")
     checkpoint = pytest.importorskip("custom_components.needle.engine.checkpoint")
-    tokenizer = pytest.importorskip("custom_components.needle.engine.tokenizer")
     reference = Path(__file__).parent / "data" / "needle-v1-reference"
-    out = tmp_path_factory.mktemp("bundle") / "tiny"
     ckpt = checkpoint.load_checkpoint(reference / "tiny.pkl")
-    tok = _tokenizer_json(tokenizer, reference)
-    bundle.write_bundle(ckpt, out, tokenizer_json=tok, int8=False, provenance={"test": "tiny"})
+    out = tmp_path_factory.mktemp("bundle") / "tiny"
+    bundle.write_bundle(
+        ckpt,
+        out,
+        tokenizer_json=tiny_tokenizer_json(ckpt.config.vocab_size),
+        int8=False,
+        provenance={"test": "tiny reference checkpoint"},
+    )
     return out
-
-
-def _tokenizer_json(tokenizer: Any, reference: Path) -> str:
-    for name in ("tokenizer.json",):
-        if (reference / name).is_file():
-            return (reference / name).read_text()
-    for sp in reference.glob("*.model"):
-        return tokenizer.convert_sentencepiece(sp.read_bytes())
-    pytest.skip("no tokenizer in tests/data/needle-v1-reference")
-    raise AssertionError

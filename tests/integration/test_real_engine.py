@@ -1,0 +1,108 @@
+"""The real engine on the tiny reference bundle through the whole pipeline.
+
+Random weights answer nonsense; the point is that any answer becomes a valid reply, nothing
+raises, and nothing outside the exposed entities moves.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from homeassistant import config_entries
+from homeassistant.components import conversation
+from homeassistant.core import Context, HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.helpers import intent
+from homeassistant.setup import async_setup_component
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.needle.config_flow import DEFAULT_OPTIONS
+from custom_components.needle.const import (
+    CONF_BUNDLE_PATH,
+    CONF_MODEL_SOURCE,
+    CONF_PREFER_LOCAL,
+    DOMAIN,
+    SOURCE_BUNDLE,
+)
+
+from .devices import async_setup_home
+from .helpers import agent_id
+
+
+@pytest.fixture(autouse=True)
+async def _components(hass: HomeAssistant) -> None:
+    assert await async_setup_component(hass, "homeassistant", {})
+    assert await async_setup_component(hass, "conversation", {})
+
+
+async def test_real_engine_end_to_end(hass: HomeAssistant, tiny_bundle: Path) -> None:
+    await async_setup_home(hass)
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        data={CONF_MODEL_SOURCE: SOURCE_BUNDLE, CONF_BUNDLE_PATH: str(tiny_bundle)},
+        options={**DEFAULT_OPTIONS, CONF_PREFER_LOCAL: False},
+    )
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    hidden = (
+        hass.states.get("light.hidden_light").state,
+        hass.states.get("switch.secret_switch").state,
+    )
+    conversation_id = None
+    for text in ("turn on the kitchen light", "and the bedroom too", "set the blinds to 30"):
+        result = await conversation.async_converse(
+            hass, text, conversation_id, Context(), agent_id=agent_id(hass, entry)
+        )
+        conversation_id = result.conversation_id
+        assert result.response.response_type in (
+            intent.IntentResponseType.ACTION_DONE,
+            intent.IntentResponseType.ERROR,
+        )
+        assert result.response.speech["plain"]["speech"]
+    after = (
+        hass.states.get("light.hidden_light").state,
+        hass.states.get("switch.secret_switch").state,
+    )
+    assert after == hidden
+    stats = entry.runtime_data.stats
+    assert stats.model_errors == 0 and stats.timeouts == 0
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_config_flow_with_real_bundle(hass: HomeAssistant, tiny_bundle: Path) -> None:
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": config_entries.SOURCE_USER}
+    )
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_MODEL_SOURCE: SOURCE_BUNDLE}
+    )
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_BUNDLE_PATH: str(tiny_bundle)}
+    )
+    await hass.async_block_till_done()
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+
+
+async def test_config_flow_damaged_bundle(
+    hass: HomeAssistant, tiny_bundle: Path, tmp_path: Path
+) -> None:
+    damaged = tmp_path / "damaged"
+    shutil.copytree(tiny_bundle, damaged)
+    biggest = max((p for p in damaged.iterdir() if p.is_file()), key=lambda p: p.stat().st_size)
+    data = bytearray(biggest.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    biggest.write_bytes(bytes(data))
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": config_entries.SOURCE_USER}
+    )
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_MODEL_SOURCE: SOURCE_BUNDLE}
+    )
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_BUNDLE_PATH: str(damaged)}
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {"base": "bad_bundle"}
