@@ -40,6 +40,9 @@ def tiny_tokenizer_json(vocab_size: int) -> str:
         '"type":"string","description":"","enum":["Kitchen","Bedroom"]',
     ] * 20
     tok.train_from_iterator(lines, trainer=trainer)
+    # fill the vocabulary so that every id the model can emit decodes to something
+    missing = vocab_size - tok.get_vocab_size()
+    tok.add_tokens([f"<extra_{i}>" for i in range(max(missing, 0))])
     return tok.to_str()
 
 
