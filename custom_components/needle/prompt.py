@@ -39,8 +39,8 @@ Candidates (when a home exposes more than fits): entities are scored against the
 sentence (name or alias, area, floor, domain words), the previous turn (entities and areas it
 named) and the satellite's area, sorted by score then name. When all tools with all candidates
 (up to ``max_entities``) do not fit ``max_encoder_tokens``, only the tools the sentence points at
-are kept (HassTurnOn/Off, tools of a matched entity's domain, tools with a word of their name in
-the sentence) and the largest prefix of candidates that fits; if even that fails, HassTurnOn/Off
+are kept (HassTurnOn/Off, tools of the domains of the best-matching entities (at least half the
+top score), tools with a word of their name in the sentence) and the largest prefix of candidates that fits; if even that fails, HassTurnOn/Off
 alone. Everything is a pure function of the arguments: same input, same prompt.
 """
 
@@ -452,7 +452,6 @@ def build_prompt(
     sentence = _content_words(text)
     scored = _score_entities(home, text, satellite_area, previous)
     ranked = [e for _, e in scored]
-    matched = sum(1 for s, _ in scored if s > 0)
     extra_areas = [a.name for a in home.areas if _mentioned(a.names, sentence)]
     if satellite_area:
         extra_areas.append(satellite_area)
@@ -493,7 +492,11 @@ def build_prompt(
     result: tuple[int, tuple[ToolSchema, ...]] | None = (all_n, built) if used <= budget else None
     if result is None:
         # Too big: keep the tools the sentence points at, then as many candidates as fit.
-        result = largest_fit(_focused_tools(usable, ranked[: max(matched, 1)], sentence))
+        # "Pointed at": entities scoring at least half the best score (the sentence's subject,
+        # not every entity that shares its room).
+        top = scored[0][0] if scored else 0
+        pointed = [e for s, e in scored if s > 0 and 2 * s >= top]
+        result = largest_fit(_focused_tools(usable, pointed, sentence))
     if result is None:
         # Not even those fit: the core tools only, without entities if need be.
         result = largest_fit([t for t in usable if t.name in CORE_TOOLS]) or (0, ())
