@@ -8,7 +8,7 @@ without Home Assistant, and Python runs this file first.
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeAlias
 
 from .const import DOMAIN
 
@@ -18,7 +18,8 @@ if TYPE_CHECKING:
 
     from .model import NeedleData
 
-    type NeedleConfigEntry = ConfigEntry[NeedleData]
+    # A TypeAlias, not a ``type`` statement: training imports this package with Python 3.11.
+    NeedleConfigEntry: TypeAlias = ConfigEntry[NeedleData]  # noqa: UP040
 
 __all__ = ["DOMAIN", "async_setup_entry", "async_unload_entry"]
 

@@ -304,3 +304,18 @@ def test_catalogue_round_trip():
         tools_from_catalogue_json('{"name": 1}')
     with pytest.raises(ValueError):
         tools_from_catalogue_json('[{"description": "no name"}]')
+
+
+def test_prompt_package_importable_by_training():
+    """Training imports prompt.py with Python 3.11 and no Home Assistant: the package's
+    __init__, const and prompt must parse as 3.11 and import HA only where it is not run."""
+    import ast
+    from pathlib import Path
+
+    package = Path(__file__).parents[2] / "custom_components" / "needle"
+    for name in ("__init__.py", "const.py", "prompt.py"):
+        tree = ast.parse((package / name).read_text(), feature_version=(3, 11))
+        for node in tree.body:  # module level only; TYPE_CHECKING blocks are ast.If
+            if isinstance(node, ast.Import | ast.ImportFrom):
+                module = node.module if isinstance(node, ast.ImportFrom) else node.names[0].name
+                assert not (module or "").startswith("homeassistant"), (name, module)
