@@ -147,12 +147,18 @@ class Generator:
         kind = rng.random()
         previous = None
         source = "template"
-        if kind < 0.72:
+        if kind < 0.68:
             got = self._template(home, area)
             if got is None:
                 return None
             text, calls = got
-        elif kind < 0.78:
+        elif kind < 0.75:
+            got = rules.direct(rng, home)
+            if got is None:
+                return None
+            text, calls, previous, _ = got
+            source = "direct"
+        elif kind < 0.79:
             got = rules.indirect(rng, home)
             if got is None:
                 return None

@@ -101,6 +101,33 @@ FOLLOW_BRIGHT = (
     "brightness {b} please",
     "now {b} percent",
 )
+DIRECT_ON = (
+    "{n} on",
+    "activate the {n}",
+    "enable {n}",
+    "let's have the {n} on",
+    "put the {n} on",
+    "start the {n}",
+    "can you switch {n} on",
+    "the {n} on please",
+)
+DIRECT_OFF = (
+    "{n} off",
+    "deactivate the {n}",
+    "disable {n}",
+    "stop the {n}",
+    "put the {n} off",
+    "can you switch {n} off",
+    "the {n} off please",
+    "cut the {n}",
+)
+DIRECT_LEVEL = (
+    "{n} {v} percent",
+    "{n} brightness {v}",
+    "dim the {n} to {v}%",
+    "set {n} at {v} percent",
+    "change the {n} to {v} percent",
+)
 FILLERS = ("uh ", "um ", "please ", "hey ", "okay ", "so ", "can you ", "could you ")
 # fmt: on
 
@@ -204,6 +231,8 @@ def follow_up(
     target = {
         k: v for k, v in args.items() if k in ("name", "area", "floor", "domain", "device_class")
     }
+    if call.name == "HassLightSet" and "name" not in target:
+        target["domain"] = ["light"]  # "turn it off" after dimming an area means its lights
     if call.name in ("HassTurnOn", "HassLightSet") and kind < 0.8:
         return rng.choice(FOLLOW_OFF), [ToolCall("HassTurnOff", target)], prev, first_area
     if call.name == "HassTurnOff" and kind < 0.8:
@@ -222,6 +251,30 @@ def follow_up(
         prev,
         first_area,
     )
+
+
+def direct(rng: random.Random, home: HomeContext) -> Rule | None:
+    """Plain commands naming one entity, in wording the templates lack."""
+    ents = [e for e in home.entities if e.domain in ("light", "switch", "fan", "input_boolean")]
+    if not ents:
+        return None
+    e = rng.choice(ents)
+    name = rng.choice(e.names)
+    spoken = name.lower() if rng.random() < 0.7 else name
+    r = rng.random()
+    if r < 0.4:
+        return (
+            rng.choice(DIRECT_ON).format(n=spoken),
+            [ToolCall("HassTurnOn", {"name": name})],
+            None,
+            None,
+        )
+    if r < 0.8 or e.domain != "light":
+        call = ToolCall("HassTurnOff", {"name": name})
+        return rng.choice(DIRECT_OFF).format(n=spoken), [call], None, None
+    v = rng.choice((5, 10, 15, 20, 25, 30, 35, 40, 45, 50, 55, 60, 65, 70, 80, 85, 90, 95, 100))
+    call = ToolCall("HassLightSet", {"name": name, "brightness": v})
+    return rng.choice(DIRECT_LEVEL).format(n=spoken, v=v), [call], None, None
 
 
 _NEIGHBOURS = "qwertyuiopasdfghjklzxcvbnm"
@@ -254,9 +307,12 @@ def asr_noise(text: str, rng: random.Random) -> str:
 
 
 def style(text: str, rng: random.Random) -> str:
-    """How a typed or dictated sentence looks: capitalised and punctuated, or not."""
+    """How a typed or dictated sentence looks: often all lower case (as speech-to-text writes
+    names), sometimes capitalised and punctuated."""
     r = rng.random()
-    if r < 0.35:
+    if r < 0.5:
+        return text.lower()
+    if r < 0.8:
         text = text[:1].upper() + text[1:]
         if rng.random() < 0.5:
             text += rng.choice(
