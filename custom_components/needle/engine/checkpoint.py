@@ -8,6 +8,7 @@ the config, so the forward pass never meets a surprise.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import os
 import pickle
@@ -47,6 +48,7 @@ class Checkpoint:
     config: ModelConfig
     params: dict[str, np.ndarray]
     raw_config: dict[str, Any] = field(default_factory=dict)  # as stored: what training passed
+    sha256: str = ""  # of the file it was read from, for a bundle's provenance
 
 
 class _RestrictedUnpickler(pickle.Unpickler):
@@ -197,7 +199,12 @@ def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
         raise CheckpointError(f"bad config in checkpoint: {err}") from err
     params = _flatten(tree)
     check_params(params, config)
-    return Checkpoint(config=config, params=params, raw_config=dict(raw_config))
+    return Checkpoint(
+        config=config,
+        params=params,
+        raw_config=dict(raw_config),
+        sha256=hashlib.sha256(data).hexdigest(),
+    )
 
 
 def _plain(value: Any) -> Any:

@@ -1,0 +1,372 @@
+"""A model bundle: one folder that holds everything a backend needs, checked before use.
+
+Layout::
+
+    needle.json     manifest: format version, model config, special ids, precision, tensor index,
+                    files with sha256, provenance, license
+    weights.bin     every tensor, raw little-endian, each at a 4096-aligned offset (numpy reads it
+                    with a memmap; the ONNX graphs point into the same file as external data)
+    tokenizer.json  Hugging Face ``tokenizers`` JSON (optional: tests may leave it out)
+    encoder.onnx, decoder.onnx   written when the ``onnx`` package is importable
+
+int8 bundles store the projection kernels and the embedding as int8 with one float32 scale per
+output channel (per layer and output column of a kernel, per vocabulary row of the embedding).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .checkpoint import Checkpoint, expected_shapes
+from .config import (
+    BOS,
+    EOS,
+    MAX_DECODER_TOKENS,
+    MAX_ENCODER_TOKENS,
+    PAD,
+    TOOL_CALL,
+    TOOLS,
+    UNK,
+    ConfigError,
+    ModelConfig,
+)
+
+FORMAT = "needle-bundle"
+FORMAT_VERSION = 1
+MANIFEST = "needle.json"
+WEIGHTS = "weights.bin"
+TOKENIZER = "tokenizer.json"
+ENCODER_ONNX = "encoder.onnx"
+DECODER_ONNX = "decoder.onnx"
+ALIGN = 4096  # tensor offsets in weights.bin: page-aligned so every slice can be mapped
+SCALE_SUFFIX = ":scale"
+CREATED_BY = "needle engine bundle writer 1"
+DEFAULT_LICENSE = "MIT (Needle v1 architecture and weights format, Cactus Compute)"
+_DTYPES = {"float32": np.float32, "int8": np.int8}
+
+
+class BundleError(ValueError):
+    """The folder is not a usable bundle; the message says what is wrong."""
+
+
+def is_quantized(name: str) -> bool:
+    """int8 bundles quantize the attention projections and the (tied) embedding."""
+    return name == "embedding/embedding" or (name.endswith("_proj/kernel") and "/layers/" in name)
+
+
+def quantize(w: np.ndarray, axis: int) -> tuple[np.ndarray, np.ndarray]:
+    """Symmetric int8 with one scale per slice along every axis but ``axis`` (reduced)."""
+    w = np.asarray(w, dtype=np.float32)
+    amax = np.max(np.abs(w), axis=axis)
+    scale = np.where(amax > 0, amax / 127.0, 1.0).astype(np.float32)
+    q = np.clip(np.rint(w / np.expand_dims(scale, axis)), -127, 127).astype(np.int8)
+    return q, scale
+
+
+def quant_axis(name: str) -> int:
+    """The axis a scale spans: kernels (.., in, out) reduce over in; the embedding over d."""
+    return -1 if name == "embedding/embedding" else -2
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class TensorEntry:
+    name: str
+    dtype: str
+    shape: tuple[int, ...]
+    offset: int
+    nbytes: int
+    scale: str | None = None  # name of the float32 scale tensor of an int8 tensor
+
+
+@dataclass(frozen=True)
+class Bundle:
+    """A verified bundle; tensors are read lazily from ``weights.bin``."""
+
+    path: Path
+    manifest: dict[str, Any]
+    config: ModelConfig
+    precision: str
+    tensors: dict[str, TensorEntry]
+    tokenizer_path: Path | None
+    encoder_onnx: Path | None
+    decoder_onnx: Path | None
+    _cache: dict[str, np.ndarray] = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def has_graphs(self) -> bool:
+        return self.encoder_onnx is not None and self.decoder_onnx is not None
+
+    @property
+    def weights_path(self) -> Path:
+        return self.path / WEIGHTS
+
+    def raw(self, name: str) -> np.ndarray:
+        """One stored tensor as it is on disk (int8 or float32), memory-mapped, read-only."""
+        entry = self.tensors[name]
+        if not entry.shape:
+            return np.fromfile(self.weights_path, _DTYPES[entry.dtype], 1, offset=entry.offset)[
+                0
+            ].reshape(())
+        return np.memmap(
+            self.weights_path,
+            dtype=_DTYPES[entry.dtype],
+            mode="r",
+            offset=entry.offset,
+            shape=entry.shape,
+        )
+
+    def param(self, name: str) -> np.ndarray:
+        """A checkpoint parameter as float32 (int8 tensors dequantized with their scales)."""
+        entry = self.tensors[name]
+        value = self.raw(name)
+        if entry.scale is None:
+            return value
+        scale = np.asarray(self.raw(entry.scale))
+        return value.astype(np.float32) * np.expand_dims(scale, quant_axis(name))
+
+    def params(self) -> dict[str, np.ndarray]:
+        """Every checkpoint parameter, float32, under the checkpoint's flat keys."""
+        return {name: self.param(name) for name in expected_shapes(self.config)}
+
+    def info(self) -> dict[str, Any]:
+        """What diagnostics and the UI may show (no paths)."""
+        return {
+            "format_version": self.manifest["format_version"],
+            "precision": self.precision,
+            "model": self.config.to_dict(),
+            "graphs": self.has_graphs,
+            "provenance": self.manifest.get("provenance", {}),
+            "license": self.manifest.get("license"),
+        }
+
+
+def _write_weights(
+    path: Path, params: dict[str, np.ndarray], int8: bool
+) -> tuple[list[dict[str, Any]], dict[str, np.ndarray]]:
+    """Write every tensor aligned; return the index and the arrays as written."""
+    index: list[dict[str, Any]] = []
+    written: dict[str, np.ndarray] = {}
+    arrays: list[tuple[str, np.ndarray, str | None]] = []
+    for name, value in params.items():
+        value = np.asarray(value, dtype=np.float32)
+        if int8 and is_quantized(name):
+            q, scale = quantize(value, quant_axis(name))
+            arrays.append((name, q, name + SCALE_SUFFIX))
+            arrays.append((name + SCALE_SUFFIX, scale, None))
+        else:
+            arrays.append((name, value, None))
+    offset = 0
+    with path.open("wb") as fh:
+        for name, value, scale in arrays:
+            offset = -(-offset // ALIGN) * ALIGN
+            fh.seek(offset)
+            data = np.ascontiguousarray(value).astype(value.dtype.newbyteorder("<"), copy=False)
+            fh.write(data.tobytes())
+            entry: dict[str, Any] = {
+                "name": name,
+                "dtype": str(value.dtype),
+                "shape": list(value.shape),
+                "offset": offset,
+                "nbytes": data.nbytes,
+            }
+            if scale:
+                entry["scale"] = scale
+            index.append(entry)
+            written[name] = value
+            offset += data.nbytes
+    return index, written
+
+
+def write_bundle(
+    checkpoint: Checkpoint,
+    out_dir: str | os.PathLike[str],
+    *,
+    tokenizer_json: str | None = None,
+    int8: bool = False,
+    provenance: dict[str, Any] | None = None,
+    graphs: bool | None = None,
+) -> Path:
+    """Convert a validated checkpoint into a bundle folder (blocking).
+
+    Everything is written into a temporary sibling folder, which is renamed to ``out_dir`` only
+    when complete, so a failure leaves nothing that looks like a bundle. ``graphs`` None means
+    "write the ONNX graphs when the onnx package is importable".
+    """
+    out = Path(out_dir)
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise BundleError(f"{out} already exists and is not an empty folder")
+    if tokenizer_json is not None:
+        try:
+            json.loads(tokenizer_json)
+        except ValueError as err:
+            raise BundleError(f"tokenizer_json is not valid JSON: {err}") from err
+    if graphs is None:
+        try:
+            import onnx  # noqa: F401
+        except ImportError:
+            graphs = False
+        else:
+            graphs = True
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.", suffix=".partial"))
+    try:
+        index, written = _write_weights(tmp / WEIGHTS, checkpoint.params, int8)
+        files = [WEIGHTS]
+        if tokenizer_json is not None:
+            (tmp / TOKENIZER).write_text(tokenizer_json, encoding="utf-8")
+            files.append(TOKENIZER)
+        if graphs:
+            from .onnx_graph import write_graphs
+
+            write_graphs(tmp, checkpoint.config, index, written, int8=int8)
+            files += [ENCODER_ONNX, DECODER_ONNX]
+        prov = {
+            "source": None,
+            "source_sha256": checkpoint.sha256 or None,
+            "created_by": CREATED_BY,
+            **(provenance or {}),
+        }
+        manifest = {
+            "format": FORMAT,
+            "format_version": FORMAT_VERSION,
+            "model": checkpoint.config.to_dict(),
+            "special_ids": {
+                "pad": PAD,
+                "eos": EOS,
+                "bos": BOS,
+                "unk": UNK,
+                "tool_call": TOOL_CALL,
+                "tools": TOOLS,
+            },
+            "limits": {
+                "max_encoder_tokens": MAX_ENCODER_TOKENS,
+                "max_decoder_tokens": MAX_DECODER_TOKENS,
+            },
+            "precision": "int8" if int8 else "fp32",
+            "tensors": index,
+            "files": {
+                name: {"sha256": _sha256(tmp / name), "size": (tmp / name).stat().st_size}
+                for name in files
+            },
+            "provenance": prov,
+            "license": DEFAULT_LICENSE,
+        }
+        (tmp / MANIFEST).write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
+        if out.exists():
+            out.rmdir()
+        tmp.rename(out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out
+
+
+def _entry(raw: Any) -> TensorEntry:
+    try:
+        entry = TensorEntry(
+            name=str(raw["name"]),
+            dtype=str(raw["dtype"]),
+            shape=tuple(int(n) for n in raw["shape"]),
+            offset=int(raw["offset"]),
+            nbytes=int(raw["nbytes"]),
+            scale=raw.get("scale"),
+        )
+    except (KeyError, TypeError, ValueError) as err:
+        raise BundleError(f"bad tensor entry in {MANIFEST}: {raw!r}") from err
+    if entry.dtype not in _DTYPES:
+        raise BundleError(f"tensor {entry.name} has unsupported dtype {entry.dtype}")
+    size = int(np.prod(entry.shape, dtype=np.int64)) * np.dtype(_DTYPES[entry.dtype]).itemsize
+    if size != entry.nbytes or entry.offset < 0:
+        raise BundleError(f"tensor {entry.name}: size or offset does not match its shape")
+    return entry
+
+
+def read_bundle(path: str | os.PathLike[str], verify: bool = True) -> Bundle:
+    """Open a bundle folder, check its manifest, files, checksums (``verify``) and shapes."""
+    root = Path(path)
+    manifest_path = root / MANIFEST
+    if not manifest_path.is_file():
+        raise BundleError(f"{root} is not a Needle bundle (no {MANIFEST})")
+    try:
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:
+        raise BundleError(f"{MANIFEST} is unreadable: {err}") from err
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        raise BundleError(f"{MANIFEST} is not a Needle bundle manifest")
+    version = manifest.get("format_version")
+    if version != FORMAT_VERSION:
+        raise BundleError(
+            f"bundle format version {version!r} is not supported (this engine reads "
+            f"{FORMAT_VERSION}); re-export the model with this version"
+        )
+    try:
+        config = ModelConfig.from_dict(manifest["model"])
+    except (KeyError, TypeError, ConfigError) as err:
+        raise BundleError(f"bad model config in {MANIFEST}: {err}") from err
+    precision = manifest.get("precision")
+    if precision not in ("fp32", "int8"):
+        raise BundleError(f"unknown precision {precision!r}")
+    files = manifest.get("files")
+    if not isinstance(files, dict) or WEIGHTS not in files:
+        raise BundleError(f"{MANIFEST} lists no {WEIGHTS}")
+    for name, meta in files.items():
+        file = root / name
+        if Path(name).name != name or not file.is_file():
+            raise BundleError(f"bundle file {name} is missing")
+        try:
+            size, digest = int(meta["size"]), str(meta["sha256"])
+        except (KeyError, TypeError, ValueError) as err:
+            raise BundleError(f"bad file entry for {name} in {MANIFEST}") from err
+        if file.stat().st_size != size:
+            raise BundleError(f"bundle file {name} has the wrong size (truncated or replaced)")
+        if verify and _sha256(file) != digest:
+            raise BundleError(f"bundle file {name} fails its sha256 checksum (corrupted or edited)")
+    tensors = {e.name: e for e in map(_entry, manifest.get("tensors") or [])}
+    weights_size = (root / WEIGHTS).stat().st_size
+    for entry in tensors.values():
+        if entry.offset + entry.nbytes > weights_size:
+            raise BundleError(f"tensor {entry.name} lies beyond the end of {WEIGHTS}")
+    for name, shape in expected_shapes(config).items():
+        entry = tensors.get(name)
+        if entry is None:
+            raise BundleError(f"tensor {name} is missing from the bundle")
+        if entry.shape != shape:
+            raise BundleError(f"tensor {name} has shape {entry.shape}, expected {shape}")
+        if entry.scale is not None:
+            scale = tensors.get(entry.scale)
+            axis = quant_axis(name) % len(shape)
+            want = shape[:axis] + shape[axis + 1 :]
+            if scale is None or scale.shape != want or scale.dtype != "float32":
+                raise BundleError(f"tensor {name} has a missing or misshaped scale")
+
+    def optional(name: str) -> Path | None:
+        return root / name if name in files else None
+
+    encoder, decoder = optional(ENCODER_ONNX), optional(DECODER_ONNX)
+    return Bundle(
+        path=root,
+        manifest=manifest,
+        config=config,
+        precision=precision,
+        tensors=tensors,
+        tokenizer_path=optional(TOKENIZER),
+        encoder_onnx=encoder if decoder else None,
+        decoder_onnx=decoder if encoder else None,
+    )
