@@ -42,10 +42,19 @@ def main() -> None:
     parser.add_argument("--spm", type=Path, required=True)
     parser.add_argument("--limit", type=int, default=None)
     parser.add_argument("--device", default="cpu")
+    parser.add_argument(
+        "--fp16",
+        action="store_true",
+        help="round weights to float16 first, as the pickle stores them",
+    )
     args = parser.parse_args()
     sp = spm.SentencePieceProcessor(model_file=str(args.spm))
     examples = load_examples(args.data, sp, args.limit)
-    model = load_model(args.checkpoint).to(args.device)
+    model = load_model(args.checkpoint)
+    if args.fp16:
+        flat = {k: v.astype(np.float16) for k, v in model.to_flat_params().items()}
+        model.load_flat_params(flat)
+    model = model.to(args.device)
     result = evaluate(model, sp, examples, args.device, n_greedy=len(examples))
     print(json.dumps({"examples": len(examples), **result}))
 

@@ -14,7 +14,6 @@ draws the curves into ``curves.png``.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import math
 import random
@@ -358,8 +357,10 @@ def main(argv: list[str] | None = None) -> dict:
             print(json.dumps(m), flush=True)
             if m["exact_match"] > state["best_exact"]:
                 state["best_exact"], state["best_step"] = m["exact_match"], state["step"]
-                with contextlib.suppress(ImportError):
+                try:
                     save_official(args.out / "best.pkl", model, cfg)
+                except Exception as err:  # never lose a run to the writer: best.npz follows
+                    print(f"could not write best.pkl: {err}", flush=True)
                 flat = {k.replace("/", "|"): v for k, v in model.to_flat_params().items()}
                 np.savez(args.out / "best.npz", **flat)
             save_last()
