@@ -1,0 +1,350 @@
+"""Build the encoder and KV-cache decoder ONNX graphs from a bundle's weights (needs ``onnx``).
+
+Only export imports this module. The graphs reference the bundle's ``weights.bin`` as ONNX
+external data (per-layer slices of the stacked tensors), so no weight is stored twice; only the
+tiny per-layer constants (norm scales as ``1 + s``, gates as ``sigmoid(g)``) are inlined.
+
+Encoder: ``src_ids (S,)`` -> ``enc (S, d)``, ``cross_k (L, KV, hd, S)`` (pre-transposed for the
+score matmul), ``cross_v (L, KV, S, hd)``, ``contrastive (C,)``.
+Decoder: ``tokens (T,)``, ``past_k/past_v (L, KV, P, hd)``, ``cross_k``, ``cross_v``,
+``src_mask (S,) bool`` -> ``logits (T, V)``, ``present_k/present_v (L, KV, P+T, hd)``. Positions
+continue from P, so the same graph serves one step (T = 1) and a teacher-forced pass.
+int8 bundles use ``com.microsoft.DynamicQuantizeMatMul`` (per-column scales) for every
+projection and the tied logits.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+from .bundle import DECODER_ONNX, ENCODER_ONNX, SCALE_SUFFIX, WEIGHTS
+from .config import ModelConfig
+from .numpy_model import DEC, ENC, MASKED, NORM_EPS, sigmoid
+
+OPSET = 17
+MS_DOMAIN = "com.microsoft"
+EXTERNAL_MIN_BYTES = 4096  # smaller slices are inlined: not worth an external reference
+
+
+class Graph:
+    """A small ONNX graph builder: named values, fresh names, weights by checkpoint key."""
+
+    def __init__(
+        self,
+        config: ModelConfig,
+        index: list[dict[str, Any]],
+        arrays: dict[str, np.ndarray],
+        int8: bool,
+    ) -> None:
+        self.c = config
+        self.index = {e["name"]: e for e in index}
+        self.arrays = arrays
+        self.int8 = int8
+        self.nodes: list[onnx.NodeProto] = []
+        self.inits: list[onnx.TensorProto] = []
+        self._names: set[str] = set()
+        self._weights: dict[tuple[str, int | None], str] = {}
+
+    def fresh(self, hint: str) -> str:
+        name, n = hint, 0
+        while name in self._names:
+            n += 1
+            name = f"{hint}_{n}"
+        self._names.add(name)
+        return name
+
+    def op(
+        self, op_type: str, *inputs: str, outputs: int = 1, domain: str = "", **attrs: Any
+    ) -> Any:
+        outs = [self.fresh(op_type.lower()) for _ in range(outputs)]
+        self.nodes.append(
+            helper.make_node(op_type, list(inputs), outs, domain=domain or None, **attrs)
+        )
+        return outs[0] if outputs == 1 else outs
+
+    def const(self, value: Any, dtype: Any = np.float32, hint: str = "c") -> str:
+        name = self.fresh(hint)
+        self.inits.append(numpy_helper.from_array(np.asarray(value, dtype=dtype), name))
+        return name
+
+    def ints(self, *values: int) -> str:
+        return self.const(list(values), np.int64, "shape")
+
+    def weight(self, key: str, layer: int | None = None) -> str:
+        """A stored tensor (or one layer of a stacked one), referenced in weights.bin."""
+        if (key, layer) in self._weights:
+            return self._weights[(key, layer)]
+        entry = self.index[key]
+        value = self.arrays[key] if layer is None else self.arrays[key][layer]
+        name = self.fresh(key.replace("/", ".") + ("" if layer is None else f".{layer}"))
+        offset = entry["offset"] + (0 if layer is None else layer * value.nbytes)
+        if value.nbytes >= EXTERNAL_MIN_BYTES:
+            tensor = onnx.TensorProto()
+            tensor.name = name
+            tensor.data_type = helper.np_dtype_to_tensor_dtype(value.dtype)
+            tensor.dims.extend(value.shape)
+            tensor.data_location = TensorProto.EXTERNAL
+            for k, v in (("location", WEIGHTS), ("offset", offset), ("length", value.nbytes)):
+                entry_proto = tensor.external_data.add()
+                entry_proto.key, entry_proto.value = k, str(v)
+            self.inits.append(tensor)
+        else:
+            self.inits.append(numpy_helper.from_array(np.ascontiguousarray(value), name))
+        self._weights[(key, layer)] = name
+        return name
+
+    # -- the model's pieces --------------------------------------------------------------
+
+    def norm(self, x: str, key: str, layer: int | None = None) -> str:
+        """Zero-centred RMSNorm; (1 + s) is folded into a constant at export."""
+        s = self.arrays[key] if layer is None else self.arrays[key][layer]
+        ms = self.op("ReduceMean", self.op("Pow", x, self.const(2.0)), axes=[-1], keepdims=1)
+        inv = self.op("Sqrt", self.op("Add", ms, self.const(NORM_EPS)))
+        return self.op("Mul", self.op("Div", x, inv), self.const(1.0 + s.astype(np.float32)))
+
+    def matmul(self, x: str, keys: list[str], layer: int) -> str:
+        """x @ [W_1 | W_2 | ...] for one layer: fused into one matmul (folded at load)."""
+        ws = [self.weight(k, layer) for k in keys]
+        w = ws[0] if len(ws) == 1 else self.op("Concat", *ws, axis=1)
+        if not self.int8:
+            return self.op("MatMul", x, w)
+        scales = [self.weight(k + SCALE_SUFFIX, layer) for k in keys]
+        s = scales[0] if len(scales) == 1 else self.op("Concat", *scales, axis=0)
+        return self.op("DynamicQuantizeMatMul", x, w, s, domain=MS_DOMAIN)
+
+    def embed(self, ids: str) -> str:
+        key = "embedding/embedding"
+        table = self.weight(key)
+        rows = self.op("Gather", table, ids, axis=0)
+        if self.int8:
+            scale = self.op("Gather", self.weight(key + SCALE_SUFFIX), ids, axis=0)
+            rows = self.op(
+                "Mul",
+                self.op("Cast", rows, to=TensorProto.FLOAT),
+                self.op("Unsqueeze", scale, self.ints(1)),
+            )
+        return self.op("Mul", rows, self.const(np.sqrt(self.c.d_model)))
+
+    def logits(self, h: str) -> str:
+        key = "embedding/embedding"
+        if not self.int8:
+            return self.op("Gemm", h, self.weight(key), transB=1)
+        table_t = self.op("Transpose", self.weight(key), perm=[1, 0])  # folded at load
+        return self.op(
+            "DynamicQuantizeMatMul", h, table_t, self.weight(key + SCALE_SUFFIX), domain=MS_DOMAIN
+        )
+
+    def rope_tables(self, start: str, count: str) -> tuple[str, str]:
+        """cos, sin (T, hd/2) for positions start .. start+count-1."""
+        c = self.c
+        hd = c.head_dim
+        pos = self.op("Range", start, self.op("Add", start, count), self.const(1, np.int64))
+        pos = self.op("Unsqueeze", self.op("Cast", pos, to=TensorProto.FLOAT), self.ints(1))
+        freqs = c.rope_theta ** (-np.arange(0, hd // 2, dtype=np.float32) * 2.0 / hd)
+        angles = self.op("Mul", pos, self.const(freqs.astype(np.float32)))
+        return self.op("Cos", angles), self.op("Sin", angles)
+
+    def rope(self, x: str, cos: str, sin: str) -> str:
+        half = self.c.head_dim // 2
+        x1, x2 = self.op("Split", x, self.ints(half, half), axis=-1, outputs=2)
+        first = self.op("Sub", self.op("Mul", x1, cos), self.op("Mul", x2, sin))
+        second = self.op("Add", self.op("Mul", x2, cos), self.op("Mul", x1, sin))
+        return self.op("Concat", first, second, axis=-1)
+
+    def heads(self, x: str, n: int, norm_key: str, layer: int) -> str:
+        """(T, n*hd) -> QK-normed (n, T, hd)."""
+        x = self.op("Reshape", x, self.ints(0, n, self.c.head_dim))
+        return self.op("Transpose", self.norm(x, norm_key, layer), perm=[1, 0, 2])
+
+    def attend(self, q: str, k_t: str, v: str, mask: str) -> str:
+        """q (H, T, hd), k_t (KV, hd, S), v (KV, S, hd), mask broadcast to (KV, G*T, S)."""
+        c = self.c
+        qg = self.op("Reshape", q, self.ints(c.num_kv_heads, -1, c.head_dim))
+        scores = self.op("Mul", self.op("MatMul", qg, k_t), self.const(1.0 / np.sqrt(c.head_dim)))
+        scores = self.op("Where", mask, scores, self.const(MASKED))
+        out = self.op("MatMul", self.op("Softmax", scores, axis=-1), v)
+        out = self.op("Reshape", out, self.ints(c.num_heads, -1, c.head_dim))
+        out = self.op("Transpose", out, perm=[1, 0, 2])
+        return self.op("Reshape", out, self.ints(-1, c.d_model))
+
+    def self_attention(
+        self, prefix: str, layer: int, x: str, rope: tuple[str, str]
+    ) -> tuple[str, str, str]:
+        """q (H, T, hd), k (KV, T, hd), v (KV, T, hd) of a self-attention layer."""
+        c = self.c
+        d, kv = c.d_model, c.kv_dim
+        keys = [f"{prefix}/{n}_proj/kernel" for n in "qkv"]
+        q, k, v = self.op(
+            "Split", self.matmul(x, keys, layer), self.ints(d, kv, kv), axis=-1, outputs=3
+        )
+        q = self.rope(self.heads(q, c.num_heads, f"{prefix}/q_norm/scale", layer), *rope)
+        k = self.rope(self.heads(k, c.num_kv_heads, f"{prefix}/k_norm/scale", layer), *rope)
+        v = self.op("Reshape", v, self.ints(0, c.num_kv_heads, c.head_dim))
+        return q, k, self.op("Transpose", v, perm=[1, 0, 2])
+
+    def gated(self, x: str, gate_key: str, layer: int, update: str) -> str:
+        gate = sigmoid(self.arrays[gate_key][layer].astype(np.float32))
+        return self.op("Add", x, self.op("Mul", update, self.const(gate)))
+
+    def model(
+        self, inputs: list[onnx.ValueInfoProto], outputs: list[onnx.ValueInfoProto], name: str
+    ) -> onnx.ModelProto:
+        graph = helper.make_graph(self.nodes, name, inputs, outputs, self.inits)
+        opsets = [helper.make_opsetid("", OPSET)]
+        if self.int8:
+            opsets.append(helper.make_opsetid(MS_DOMAIN, 1))
+        model = helper.make_model(graph, opset_imports=opsets, producer_name="needle-export")
+        model.ir_version = 8
+        return model
+
+
+def _tensor(name: str, dtype: int, shape: list[Any]) -> onnx.ValueInfoProto:
+    return helper.make_tensor_value_info(name, dtype, shape)
+
+
+def build_encoder(g: Graph) -> onnx.ModelProto:
+    c = g.c
+    L, KV, hd = c.num_decoder_layers, c.num_kv_heads, c.head_dim
+    g._names.add("src_ids")
+    ids = "src_ids"
+    key_mask = g.op("Not", g.op("Equal", ids, g.const(c.pad_token_id, np.int64)))
+    mask = g.op("Unsqueeze", key_mask, g.ints(0))  # (1, S)
+    length = g.op("Shape", ids)
+    rope = g.rope_tables(g.const(0, np.int64), g.op("Squeeze", length, g.ints(0)))
+    x = g.embed(ids)
+    for i in range(c.num_encoder_layers):
+        h = g.norm(x, f"{ENC}/ZCRMSNorm_0/scale", i)
+        q, k, v = g.self_attention(f"{ENC}/self_attn", i, h, rope)
+        out = g.attend(q, g.op("Transpose", k, perm=[0, 2, 1]), v, mask)
+        x = g.gated(
+            x, f"{ENC}/attn_gate", i, g.matmul(out, [f"{ENC}/self_attn/out_proj/kernel"], i)
+        )
+    enc = g.norm(x, "encoder/final_norm/scale")
+    ks, vs = [], []
+    for i in range(L):
+        keys = [f"{DEC}/cross_attn/{n}_proj/kernel" for n in "kv"]
+        k, v = g.op("Split", g.matmul(enc, keys, i), g.ints(c.kv_dim, c.kv_dim), axis=-1, outputs=2)
+        k = g.op("Reshape", k, g.ints(0, KV, hd))
+        k = g.op("Transpose", g.norm(k, f"{DEC}/cross_attn/k_norm/scale", i), perm=[1, 2, 0])
+        v = g.op("Transpose", g.op("Reshape", v, g.ints(0, KV, hd)), perm=[1, 0, 2])
+        ks.append(g.op("Unsqueeze", k, g.ints(0)))
+        vs.append(g.op("Unsqueeze", v, g.ints(0)))
+    cross_k = g.op("Concat", *ks, axis=0) if L > 1 else ks[0]
+    cross_v = g.op("Concat", *vs, axis=0) if L > 1 else vs[0]
+    # contrastive head: mean over non-padding rows, relu MLP, L2 normalised
+    m = g.op("Unsqueeze", g.op("Cast", key_mask, to=TensorProto.FLOAT), g.ints(1))
+    total = g.op("ReduceSum", g.op("Mul", enc, m), g.ints(0), keepdims=1)
+    count = g.op("Max", g.op("ReduceSum", m, g.ints(0), keepdims=1), g.const(1.0))
+    pooled = g.op("Div", total, count)  # (1, d)
+    hidden = g.op(
+        "Add",
+        g.op("MatMul", pooled, g.weight("contrastive_hidden/kernel")),
+        g.weight("contrastive_hidden/bias"),
+    )
+    z = g.op("MatMul", g.op("Relu", hidden), g.weight("contrastive_proj/kernel"))
+    size = g.op(
+        "Sqrt",
+        g.op("Add", g.op("ReduceSum", g.op("Mul", z, z), g.ints(1), keepdims=1), g.const(1e-12)),
+    )
+    con = g.op("Reshape", g.op("Div", z, size), g.ints(-1))
+    for src, dst in (
+        (enc, "enc"),
+        (cross_k, "cross_k"),
+        (cross_v, "cross_v"),
+        (con, "contrastive"),
+    ):
+        g.nodes.append(helper.make_node("Identity", [src], [dst]))
+    F = TensorProto.FLOAT
+    return g.model(
+        [_tensor("src_ids", TensorProto.INT64, ["S"])],
+        [
+            _tensor("enc", F, ["S", c.d_model]),
+            _tensor("cross_k", F, [L, KV, hd, "S"]),
+            _tensor("cross_v", F, [L, KV, "S", hd]),
+            _tensor("contrastive", F, [c.contrastive_dim]),
+        ],
+        "needle_encoder",
+    )
+
+
+def build_decoder(g: Graph) -> onnx.ModelProto:
+    c = g.c
+    L, KV, G, hd = c.num_decoder_layers, c.num_kv_heads, c.num_heads // c.num_kv_heads, c.head_dim
+    for n in ("tokens", "past_k", "past_v", "cross_k", "cross_v", "src_mask"):
+        g._names.add(n)
+    past_len = g.op("Gather", g.op("Shape", "past_k"), g.const(2, np.int64), axis=0)
+    count = g.op("Gather", g.op("Shape", "tokens"), g.const(0, np.int64), axis=0)
+    total = g.op("Add", past_len, count)
+    rope = g.rope_tables(past_len, count)
+    one = g.const(1, np.int64)
+    key_pos = g.op("Unsqueeze", g.op("Range", g.const(0, np.int64), total, one), g.ints(0))
+    query_pos = g.op("Unsqueeze", g.op("Range", past_len, total, one), g.ints(1))
+    causal = g.op("LessOrEqual", key_pos, query_pos)  # (T, P+T)
+    causal = g.op("Tile", causal, g.ints(G, 1))  # rows of grouped queries: g*T + t
+    src_mask = g.op("Unsqueeze", "src_mask", g.ints(0))
+    y = g.embed("tokens")
+    present_k, present_v = [], []
+    for i in range(L):
+        layer = g.const(i, np.int64)
+        h = g.norm(y, f"{DEC}/ZCRMSNorm_0/scale", i)
+        q, k, v = g.self_attention(f"{DEC}/self_attn", i, h, rope)
+        k = g.op("Concat", g.op("Gather", "past_k", layer, axis=0), k, axis=1)
+        v = g.op("Concat", g.op("Gather", "past_v", layer, axis=0), v, axis=1)
+        present_k.append(g.op("Unsqueeze", k, g.ints(0)))
+        present_v.append(g.op("Unsqueeze", v, g.ints(0)))
+        out = g.attend(q, g.op("Transpose", k, perm=[0, 2, 1]), v, causal)
+        y = g.gated(
+            y, f"{DEC}/self_attn_gate", i, g.matmul(out, [f"{DEC}/self_attn/out_proj/kernel"], i)
+        )
+        h = g.norm(y, f"{DEC}/ZCRMSNorm_1/scale", i)
+        q = g.matmul(h, [f"{DEC}/cross_attn/q_proj/kernel"], i)
+        q = g.heads(q, c.num_heads, f"{DEC}/cross_attn/q_norm/scale", i)
+        k_t = g.op("Gather", "cross_k", layer, axis=0)
+        v = g.op("Gather", "cross_v", layer, axis=0)
+        out = g.attend(q, k_t, v, src_mask)
+        y = g.gated(
+            y, f"{DEC}/cross_attn_gate", i, g.matmul(out, [f"{DEC}/cross_attn/out_proj/kernel"], i)
+        )
+    logits = g.logits(g.norm(y, "decoder/ZCRMSNorm_0/scale"))
+    pk = g.op("Concat", *present_k, axis=0) if L > 1 else present_k[0]
+    pv = g.op("Concat", *present_v, axis=0) if L > 1 else present_v[0]
+    for src, dst in ((logits, "logits"), (pk, "present_k"), (pv, "present_v")):
+        g.nodes.append(helper.make_node("Identity", [src], [dst]))
+    F = TensorProto.FLOAT
+    return g.model(
+        [
+            _tensor("tokens", TensorProto.INT64, ["T"]),
+            _tensor("past_k", F, [L, KV, "P", hd]),
+            _tensor("past_v", F, [L, KV, "P", hd]),
+            _tensor("cross_k", F, [L, KV, hd, "S"]),
+            _tensor("cross_v", F, [L, KV, "S", hd]),
+            _tensor("src_mask", TensorProto.BOOL, ["S"]),
+        ],
+        [
+            _tensor("logits", F, ["T", c.vocab_size]),
+            _tensor("present_k", F, [L, KV, "P+T", hd]),
+            _tensor("present_v", F, [L, KV, "P+T", hd]),
+        ],
+        "needle_decoder",
+    )
+
+
+def write_graphs(
+    out_dir: Path,
+    config: ModelConfig,
+    index: list[dict[str, Any]],
+    arrays: dict[str, np.ndarray],
+    *,
+    int8: bool,
+) -> None:
+    """Write encoder.onnx and decoder.onnx next to weights.bin (which they reference)."""
+    for build, file in ((build_encoder, ENCODER_ONNX), (build_decoder, DECODER_ONNX)):
+        model = build(Graph(config, index, arrays, int8))
+        path = Path(out_dir) / file
+        path.write_bytes(model.SerializeToString())
+        onnx.checker.check_model(str(path))  # by path: it resolves weights.bin next to it
