@@ -227,6 +227,7 @@ def write_bundle(
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.", suffix=".partial"))
     try:
+        tmp.chmod(0o755)  # mkdtemp makes it private; a bundle is ordinary readable data
         index, written = _write_weights(tmp / WEIGHTS, checkpoint.params, int8)
         files = [WEIGHTS]
         if tokenizer_json is not None:
