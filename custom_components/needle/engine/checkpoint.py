@@ -228,7 +228,7 @@ def save_checkpoint(
         raise CheckpointError(f"bad config: {err}") from err
     flat = _flatten(params)
     check_params({k: np.asarray(v) for k, v in flat.items()}, config)
-    leaves = {k: np.ascontiguousarray(np.asarray(v, dtype=np.float16)) for k, v in flat.items()}
+    leaves = {k: np.array(v, dtype=np.float16, order="C") for k, v in flat.items()}
     payload = {"params": _unflatten(leaves), "config": config_plain}
     target = Path(path)
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
