@@ -1,0 +1,165 @@
+"""Speed and memory of the engine's backends at full v1 size (random weights unless --bundle).
+
+    python tools/benchmark.py [--bundle DIR] [--backends onnxruntime,numpy] [--precisions fp32,int8]
+
+For each backend and precision: prefill tok/s (encoder over 512 tokens, cross K/V included),
+steady-state decode tok/s at batch 1, end-to-end ms for a typical request (150 tokens in, 30
+out, greedy), load seconds (verify + load) and peak RSS. Each configuration runs in a fresh
+subprocess so its RSS is its own. The last line is a JSON summary.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+import numpy as np  # noqa: E402
+
+V1 = {  # the released Needle v1 size
+    "vocab_size": 8192,
+    "d_model": 512,
+    "num_heads": 8,
+    "num_kv_heads": 4,
+    "num_encoder_layers": 12,
+    "num_decoder_layers": 8,
+}
+PREFILL_TOKENS = 512
+DECODE_TOKENS = 64
+REQUEST_IN, REQUEST_OUT = 150, 30
+
+
+def _best(fn: Any, repeat: int) -> float:
+    best = float("inf")
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def peak_rss_mb() -> float:
+    """VmHWM of this process; ru_maxrss would include the parent's peak from before exec."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def worker(bundle_dir: Path, backend_name: str) -> dict[str, Any]:
+    """One configuration, measured in this (fresh) process."""
+    from custom_components.needle.engine.backends import load_backend
+    from custom_components.needle.engine.bundle import read_bundle
+
+    start = time.perf_counter()
+    bundle = read_bundle(bundle_dir)
+    backend = load_backend(bundle, backend_name)
+    load_s = time.perf_counter() - start
+    vocab = bundle.config.vocab_size
+    rng = np.random.default_rng(0)
+    src = rng.integers(6, vocab, size=PREFILL_TOKENS)
+    backend.encode(src)  # warm-up
+    prefill_s = _best(lambda: backend.encode(src), 3)
+
+    enc = backend.encode(src[:REQUEST_IN])
+
+    def decode() -> float:
+        state, token = backend.start(enc), 1
+        for _ in range(8):  # past the first, cheapest steps
+            token = int(np.argmax(backend.step(state, token)))
+        t0 = time.perf_counter()
+        for _ in range(DECODE_TOKENS):
+            token = int(np.argmax(backend.step(state, token)))
+        return time.perf_counter() - t0
+
+    decode_s = min(decode() for _ in range(3))
+
+    def request() -> None:
+        state, token = backend.start(backend.encode(src[:REQUEST_IN])), 1
+        for _ in range(REQUEST_OUT):
+            token = int(np.argmax(backend.step(state, token)))
+
+    e2e_s = _best(request, 3)
+    rss_mb = peak_rss_mb()
+    return {
+        "backend": backend.name,
+        "precision": bundle.precision,
+        "prefill_tok_s": round(PREFILL_TOKENS / prefill_s, 1),
+        "decode_tok_s": round(DECODE_TOKENS / decode_s, 1),
+        "e2e_ms": round(e2e_s * 1000, 1),
+        "load_s": round(load_s, 3),
+        "peak_rss_mb": round(rss_mb, 1),
+    }
+
+
+def make_bundles(root: Path, precisions: list[str]) -> dict[str, Path]:
+    """Full-size random bundles (what a real export writes, graphs included)."""
+    from custom_components.needle.engine.bundle import write_bundle
+    from custom_components.needle.engine.checkpoint import Checkpoint, init_random_params
+    from custom_components.needle.engine.config import ModelConfig
+
+    config = ModelConfig.from_dict(V1)
+    ckpt = Checkpoint(config=config, params=init_random_params(config, 0))
+    return {
+        p: write_bundle(ckpt, root / p, int8=p == "int8", provenance={"source": "random"})
+        for p in precisions
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--bundle", type=Path, action="append", help="bundle(s) to measure")
+    parser.add_argument("--backends", default="onnxruntime,numpy")
+    parser.add_argument("--precisions", default="fp32,int8", help="for random bundles")
+    parser.add_argument("--worker", nargs=2, metavar=("BUNDLE", "BACKEND"), help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.worker:
+        print(json.dumps(worker(Path(args.worker[0]), args.worker[1])))
+        return 0
+    with tempfile.TemporaryDirectory(prefix="needle-bench-") as tmp:
+        if args.bundle:
+            bundles = {str(i): b for i, b in enumerate(args.bundle)}
+        else:
+            print("writing full-size random bundles ...", file=sys.stderr)
+            bundles = make_bundles(Path(tmp), args.precisions.split(","))
+        results = []
+        for bundle in bundles.values():
+            for backend in args.backends.split(","):
+                run = subprocess.run(
+                    [sys.executable, __file__, "--worker", str(bundle), backend],
+                    capture_output=True,
+                    text=True,
+                    check=False,
+                )
+                if run.returncode:
+                    print(f"{backend} on {bundle.name}: failed\n{run.stderr}", file=sys.stderr)
+                    continue
+                results.append(json.loads(run.stdout.strip().splitlines()[-1]))
+    header = f"{'backend':<12} {'precision':<9} {'prefill tok/s':>13} {'decode tok/s':>12} "
+    header += f"{'e2e ms':>8} {'load s':>7} {'peak RSS MB':>11}"
+    print(header)
+    for r in results:
+        print(
+            f"{r['backend']:<12} {r['precision']:<9} {r['prefill_tok_s']:>13.0f} "
+            f"{r['decode_tok_s']:>12.0f} {r['e2e_ms']:>8.1f} {r['load_s']:>7.2f} "
+            f"{r['peak_rss_mb']:>11.0f}"
+        )
+    print(json.dumps({"results": results}))
+    return 0 if results else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
