@@ -70,11 +70,16 @@ def split_heads(x: np.ndarray, heads: int) -> np.ndarray:
 
 @dataclass(frozen=True)
 class Attention:
-    """One attention layer's weights; q/k/v fused into one matmul where they share an input."""
+    """One attention layer's weights.
 
-    w_in: np.ndarray  # self: (d, d + 2kv) = [Wq | Wk | Wv]; cross: (d, 2kv) = [Wk | Wv]
-    w_q: np.ndarray | None  # cross-attention only: (d, d)
-    w_out: np.ndarray
+    q, k and v stay separate matmuls: fused (d, d + 2kv) they cross OpenBLAS's threading
+    threshold for a one-row product, and a threaded gemv on a busy 2-core box is ~100x slower.
+    """
+
+    w_q: np.ndarray  # (d, d)
+    w_k: np.ndarray  # (d, kv)
+    w_v: np.ndarray  # (d, kv)
+    w_out: np.ndarray  # (d, d)
     q_norm: np.ndarray
     k_norm: np.ndarray
 
@@ -131,37 +136,28 @@ class NumpyModel:
         self.dec_norm0 = f32(f"{DEC}/ZCRMSNorm_0/scale")
         self.dec_norm1 = f32(f"{DEC}/ZCRMSNorm_1/scale")
         self.self_attn = self._attention(params, f"{DEC}/self_attn", config.num_decoder_layers)
-        self.cross_attn = self._attention(
-            params, f"{DEC}/cross_attn", config.num_decoder_layers, cross=True
-        )
+        self.cross_attn = self._attention(params, f"{DEC}/cross_attn", config.num_decoder_layers)
         self.dec_final = f32("decoder/ZCRMSNorm_0/scale")
         self.con_hidden = f32("contrastive_hidden/kernel")
         self.con_bias = f32("contrastive_hidden/bias")
         self.con_proj = f32("contrastive_proj/kernel")
 
     @staticmethod
-    def _attention(
-        params: Mapping[str, np.ndarray], prefix: str, layers: int, *, cross: bool = False
-    ) -> list[Attention]:
-        out = []
-        for i in range(layers):
+    def _attention(params: Mapping[str, np.ndarray], prefix: str, layers: int) -> list[Attention]:
+        def w(name: str, i: int) -> np.ndarray:
+            return np.ascontiguousarray(params[f"{prefix}/{name}"][i], dtype=np.float32)
 
-            def w(name: str, i: int = i) -> np.ndarray:
-                return np.asarray(params[f"{prefix}/{name}"][i], dtype=np.float32)
-
-            kv = [w("k_proj/kernel"), w("v_proj/kernel")]
-            out.append(
-                Attention(
-                    w_in=np.ascontiguousarray(
-                        np.concatenate(kv if cross else [w("q_proj/kernel"), *kv], axis=1)
-                    ),
-                    w_q=np.ascontiguousarray(w("q_proj/kernel")) if cross else None,
-                    w_out=np.ascontiguousarray(w("out_proj/kernel")),
-                    q_norm=w("q_norm/scale"),
-                    k_norm=w("k_norm/scale"),
-                )
+        return [
+            Attention(
+                w_q=w("q_proj/kernel", i),
+                w_k=w("k_proj/kernel", i),
+                w_v=w("v_proj/kernel", i),
+                w_out=w("out_proj/kernel", i),
+                q_norm=w("q_norm/scale", i),
+                k_norm=w("k_norm/scale", i),
             )
-        return out
+            for i in range(layers)
+        ]
 
     def embed(self, ids: np.ndarray) -> np.ndarray:
         return self.embedding[ids] * self.embed_scale
@@ -171,11 +167,9 @@ class NumpyModel:
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Project, QK-norm and rotate: q (H, T, hd), k and v (KV, T, hd)."""
         c = self.config
-        d, kv = c.d_model, c.kv_dim
-        qkv = x @ a.w_in
-        q = norm(split_heads(qkv[:, :d], c.num_heads), a.q_norm)
-        k = norm(split_heads(qkv[:, d : d + kv], c.num_kv_heads), a.k_norm)
-        v = split_heads(qkv[:, d + kv :], c.num_kv_heads)
+        q = norm(split_heads(x @ a.w_q, c.num_heads), a.q_norm)
+        k = norm(split_heads(x @ a.w_k, c.num_kv_heads), a.k_norm)
+        v = split_heads(x @ a.w_v, c.num_kv_heads)
         cos, sin = rope_tables(positions, c.head_dim, c.rope_theta)
         return rope(q, cos, sin), rope(k, cos, sin), v
 
@@ -192,9 +186,8 @@ class NumpyModel:
         enc = norm(x, self.enc_final)
         cross_k, cross_v = [], []
         for a in self.cross_attn:
-            kv = enc @ a.w_in
-            cross_k.append(norm(split_heads(kv[:, : c.kv_dim], c.num_kv_heads), a.k_norm))
-            cross_v.append(np.ascontiguousarray(split_heads(kv[:, c.kv_dim :], c.num_kv_heads)))
+            cross_k.append(norm(split_heads(enc @ a.w_k, c.num_kv_heads), a.k_norm))
+            cross_v.append(np.ascontiguousarray(split_heads(enc @ a.w_v, c.num_kv_heads)))
         return Encoded(enc=enc, key_mask=key_mask, cross_k=cross_k, cross_v=cross_v)
 
     def contrastive(self, encoded: Encoded) -> np.ndarray:
@@ -223,7 +216,6 @@ class NumpyModel:
             cache.v[i, :, P : P + T] = v
             keys, values = cache.k[i, :, : P + T], cache.v[i, :, : P + T]
             y = y + self.self_gate[i] * (attend(q, keys, values, causal) @ sa.w_out)
-            assert ca.w_q is not None
             q = norm(split_heads(norm(y, self.dec_norm1[i]) @ ca.w_q, c.num_heads), ca.q_norm)
             mask = encoded.key_mask[None, :]
             out = attend(q, encoded.cross_k[i], encoded.cross_v[i], mask)
