@@ -88,6 +88,7 @@ def make_example(
     max_entities: int,
     count_tokens: Callable[[str], int] | None,
     source: str,
+    max_encoder_tokens: int = MAX_ENCODER_TOKENS,
 ) -> Example | None:
     prompt = build_prompt(
         text,
@@ -97,7 +98,7 @@ def make_example(
         previous=previous,
         max_entities=max_entities,
         count_tokens=count_tokens,
-        max_encoder_tokens=MAX_ENCODER_TOKENS,
+        max_encoder_tokens=max_encoder_tokens,
     )
     if not valid_for(calls, prompt.tools):
         return None

@@ -21,7 +21,7 @@ from typing import Any
 from custom_components.needle.engine.schema import ToolCall
 from custom_components.needle.prompt import EntityInfo, HomeContext
 
-from .generate import load_tools, make_example, pick_max_entities, spm_counter
+from .generate import MAX_ENCODER_TOKENS, load_tools, make_example, pick_max_entities, spm_counter
 from .homes import random_home
 
 HELDOUT_SEED = 20_240_601
@@ -156,6 +156,11 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=400)
     parser.add_argument("--out", type=Path, default=Path("training/heldout/heldout.jsonl"))
     parser.add_argument("--spm", type=Path, required=True)
+    parser.add_argument(
+        "--integration-defaults",
+        action="store_true",
+        help="build prompts as the integration does by default (1024 tokens, 64 entities)",
+    )
     args = parser.parse_args()
     rng = random.Random(HELDOUT_SEED)
     tools = load_tools()
@@ -175,9 +180,10 @@ def main() -> None:
                 tools,
                 satellite_area=area,
                 previous=None,
-                max_entities=pick_max_entities(rng),
+                max_entities=(pick_max_entities(rng), 64)[args.integration_defaults],
                 count_tokens=count,
                 source="heldout",
+                max_encoder_tokens=1024 if args.integration_defaults else MAX_ENCODER_TOKENS,
             )
             if ex is None:
                 continue
