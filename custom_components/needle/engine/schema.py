@@ -95,7 +95,10 @@ def calls_json(calls: list[ToolCall], tools: list[ToolSchema] | tuple[ToolSchema
     """The decoder's answer text for ``calls`` (what training targets and decoding produces)."""
     by_name = {t.name: t.model_name for t in tools}
     return json.dumps(
-        [{"name": by_name.get(c.name, snake_case(c.name)), "arguments": c.arguments} for c in calls],
+        [
+            {"name": by_name.get(c.name, snake_case(c.name)), "arguments": c.arguments}
+            for c in calls
+        ],
         separators=JSON_SEPARATORS,
         ensure_ascii=False,
     )
