@@ -12,7 +12,8 @@ alongside the automaton, so a step in the structure touches a few dozen nodes.
 Jump-forward: where the grammar allows exactly one continuation (``","arguments":{``, the rest of
 a unique tool name or enum value, the closing ``}}]``), no argmax is needed. The forced text is
 fed as the tokens the model was trained on: the canonical encoding of everything written so far
-plus the forced text, of which the already written tokens must be a prefix. The last canonical
+plus the forced text, continued from where it cuts at the end of what is written (when it cuts
+there: else the masked argmax goes on token by token). The last canonical
 token is held back unless the output ends there, because BPE may merge it with what the model
 writes next; the masked argmax then picks the token that spans the boundary. Each fed token is
 still one ``Backend.step`` (the cache must hold it); a backend that offers
@@ -26,6 +27,7 @@ import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -116,8 +118,9 @@ def _compile_param(p: ToolParam) -> _Param | None:
     enum = tuple(dict.fromkeys(_json(str(v)) for v in p.enum)) if p.enum is not None else None
     kind = p.type
     if kind in ("integer", "number"):
-        if lo > hi or (kind == "integer" and math.floor(hi) < math.ceil(lo)):
-            return None
+        compiled = _Param(_json(p.name), kind, None, lo, hi, p.required)
+        low, high = _grid_range(compiled)
+        return compiled if low <= high else None
     elif kind == "boolean":
         enum = (b"true", b"false")
     elif kind == "array":
@@ -439,38 +442,66 @@ def _number_syntax(text: bytes, param: _Param) -> bool:
 
 
 def _number_viable(text: bytes, param: _Param) -> bool:
-    """Whether ``text`` can still grow into a number of the parameter's range."""
+    """Whether ``text`` can still grow into a number of the parameter's range.
+
+    Exact decimals: the values reachable from a prefix form an interval of the grid (1 for
+    integers, 10**-MAX_FRAC_DIGITS for numbers), and the range was rounded onto that grid, so an
+    overlap always holds a value the grammar can write.
+    """
     if not _number_syntax(text, param):
         return False
+    step = _ONE if param.kind == "integer" else _EPS
     negative = text.startswith(b"-")
     body = text[1:] if negative else text
     whole, dot, frac = body.partition(b".")
-    spans: list[tuple[float, float]] = []  # reachable magnitudes
+    spans: list[tuple[Decimal, Decimal]] = []  # reachable magnitudes
     if not whole:
-        spans.append((0.0, 10.0**MAX_INT_DIGITS))
+        spans.append((Decimal(0), Decimal(10) ** MAX_INT_DIGITS - step))
     elif dot:
-        base = float(whole + b"." + (frac or b"0"))
-        spans.append((base, base + (10.0 ** -len(frac) if len(frac) < MAX_FRAC_DIGITS else 0.0)))
+        base = Decimal((whole + b"." + frac).decode()) if frac else Decimal(whole.decode())
+        spans.append((base, base + Decimal(10) ** -len(frac) - _EPS))
     elif whole == b"0":
-        spans.append((0.0, 1.0))
+        spans.append((Decimal(0), _ONE - step))
     else:
         value = int(whole)
         for extra in range(MAX_INT_DIGITS - len(whole) + 1):
             scale = 10**extra
-            spans.append((float(value * scale), float((value + 1) * scale)))
+            spans.append((Decimal(value * scale), Decimal((value + 1) * scale) - step))
+    lo, hi = _grid_range(param)
     for a, b in spans:
+        if negative:  # "-0" is never written: a negative number is at least one step away
+            a = max(a, step)
+            if a > b:
+                continue
         low, high = (-b, -a) if negative else (a, b)
-        if high >= param.lo and low <= param.hi:
+        if high >= lo and low <= hi:
             return True
     return False
+
+
+_ONE = Decimal(1)
+_EPS = Decimal(10) ** -MAX_FRAC_DIGITS
+
+
+def _grid_range(param: _Param) -> tuple[Decimal, Decimal]:
+    """The parameter's range rounded inwards onto the values the grammar can write."""
+    step = _ONE if param.kind == "integer" else _EPS
+    big = Decimal(10) ** (MAX_INT_DIGITS + 1)
+    lo = -big if math.isinf(param.lo) else Decimal(repr(param.lo))
+    hi = big if math.isinf(param.hi) else Decimal(repr(param.hi))
+    return (lo / step).to_integral_value(ROUND_CEILING) * step, (hi / step).to_integral_value(
+        ROUND_FLOOR
+    ) * step
 
 
 def _number_complete(text: bytes, param: _Param) -> bool:
     if not text or not _COMPLETE_NUMBER.fullmatch(text) or not _number_syntax(text, param):
         return False
-    if text.startswith(b"-") and float(text) == 0:
+    value = Decimal(text.decode())
+    if text.startswith(b"-") and value == 0:
         return False  # json.dumps never writes -0
-    return param.lo <= float(text) <= param.hi
+    lo, hi = _grid_range(param)
+    return lo <= value <= hi
 
 
 # --- the vocabulary as tries, cached per tokenizer ------------------------------------------
@@ -590,13 +621,15 @@ class _Run:
     def accept(self, token: int) -> None:
         data = self.tok.token_bytes[token]
         assert data is not None
-        nxt = self.c.advance(self.auto, data)
-        assert nxt is not None, "a token outside the grammar was fed"
-        self.auto = nxt
-        self.text += data
+        state = self.auto
+        for b in data:
+            state = self.c.step(state, b)  # type: ignore[assignment]
+            assert state is not None, "a token outside the grammar was fed"
+            self.text.append(b)
+            if state[0] == "T" and state[1][0] == "list" and state[2] == 0:
+                self.safe_len = len(self.text)  # "[" or a call's "}}": a place to cut
+        self.auto = state
         self.answer.append(token)
-        if nxt[0] == "T" and nxt[1][0] == "list" and nxt[2] == 0:
-            self.safe_len = len(self.text)
 
     def room(self) -> int:
         return self.max_tokens - len(self.answer)
@@ -612,13 +645,19 @@ class _Run:
         except UnicodeDecodeError:
             return []
         canonical = self.tok.encode(full)
-        n = len(self.answer)
-        if canonical[:n] != self.answer or self.tok.text_bytes(canonical) != (
-            bytes(self.text) + forced
-        ):
+        table = self.tok.token_bytes
+        if b"".join(table[t] or b"" for t in canonical) != bytes(self.text) + forced:
+            return []  # the tokenizer rewrites this text (e.g. collapses spaces): no shortcut
+        # Continue the canonical tokens from the place where they cut exactly at the end of what
+        # is written (usually after the tokens written so far, which are canonical themselves).
+        done, k = 0, 0
+        while k < len(canonical) and done < len(self.text):
+            done += len(table[canonical[k]] or b"")
+            k += 1
+        if done != len(self.text):
             return []
         ends = self.c.is_final(self.c.advance(self.auto, forced) or ())
-        return canonical[n:] if ends else canonical[n:-1]
+        return canonical[k:] if ends else canonical[k:-1]
 
     def run(self) -> Decoded:
         logits = self.feed([EOS, TOOL_CALL])
@@ -630,11 +669,16 @@ class _Run:
                 for t in tokens:
                     self.accept(t)
                 self.result.forced_tokens += len(tokens)
-                logits = self.feed(tokens)
+                if self.c.is_final(self.auto):
+                    tokens = tokens[:-1]  # nothing reads the logits after the last token
+                if tokens:
+                    logits = self.feed(tokens)
                 continue
             if self.room() <= 0:
                 break
             allowed = self.c.allowed(self.auto)
+            if not len(allowed):
+                break  # no token spells any continuation (a tokenizer without byte pieces)
             if len(allowed) == 1:
                 token = int(allowed[0])
                 self.result.forced_tokens += 1
