@@ -220,7 +220,7 @@ def processor(data: bytes) -> spm.SentencePieceProcessor:
 
 
 def user_symbols(sp: spm.SentencePieceProcessor) -> list[str]:
-    return [
+    return ["<s>", "</s>", "<pad>", "<unk>"] + [
         sp.id_to_piece(i)
         for i in range(sp.get_piece_size())
         if sp.is_unused(i) is False
@@ -342,3 +342,16 @@ def test_bundled_json_round_trips(tmp_path: Path, trained_model: bytes) -> None:
     )
     with pytest.raises(TokenizerError):
         NeedleTokenizer.from_file(tmp_path / "missing.json")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", [101, 202])
+def test_parity_big_sweep(models: tuple[bytes, str], seed: int) -> None:
+    """100,000 more strings per model (run with -m slow)."""
+    data, _ = models
+    sp = processor(data)
+    tok = NeedleTokenizer.from_str(convert_sentencepiece(data))
+    strings = varied_strings(100_000, seed=seed, symbols=user_symbols(sp))
+    for text, expected in zip(strings, sp.encode(strings), strict=True):
+        assert tok.encode(text) == expected, text
+        assert tok.decode(expected, skip_special=False) == sp.decode(expected), text

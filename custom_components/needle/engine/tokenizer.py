@@ -324,6 +324,9 @@ class NeedleTokenizer:
 
     def __init__(self, tokenizer: Tokenizer, doc: dict[str, Any]) -> None:
         self._tok = tokenizer
+        # SentencePiece never reads control symbols ("<s>", "</s>", "<pad>", "<unk>") in text:
+        # a user who types "<s>" gets the characters, not the id
+        tokenizer.encode_special_tokens = True
         self._doc = doc
         self._lock = threading.Lock()
         self.vocab_size: int = tokenizer.get_vocab_size(with_added_tokens=True)
