@@ -25,6 +25,7 @@ from custom_components.needle.engine.decode import (
     MAX_STRING_BYTES,
     ToolCallConstraint,
     constrained_generate,
+    generate,
     greedy,
 )
 from custom_components.needle.engine.schema import (
@@ -286,9 +287,7 @@ def test_numpy_backend_random_weights_give_valid_calls(tok: NeedleTokenizer) -> 
         backend = NumpyBackend(ckpt.config, ckpt.params)
         src = encoder_input_ids(tok, "turn on the kitchen light", tools_json(tools))
         constraint = ToolCallConstraint(tools, tok, max_calls=3)
-        out = constrained_generate(
-            backend, backend.encode(np.array(src)), constraint, max_tokens=160
-        )
+        out = generate(backend, src, constraint, max_tokens=160)
         check_calls(parse_calls(out.text, tools), tools, 3)
 
 

@@ -733,3 +733,19 @@ def unconstrained_generate(
             break
     text = tokenizer.decode(out)
     return Decoded(text=text, tokens=out, model_steps=steps, argmax_steps=steps)
+
+
+def generate(
+    backend: Backend,
+    src_ids: Sequence[int] | np.ndarray,
+    constraint: ToolCallConstraint,
+    *,
+    max_tokens: int = MAX_DECODER_TOKENS - 3,
+    jump_forward: bool = True,
+) -> Decoded:
+    """Encode ``src_ids`` and decode under ``constraint`` (``NeedleEngine.generate`` without
+    the tokenizer and parsing around it)."""
+    enc = backend.encode(np.asarray(src_ids, dtype=np.int64))
+    return constrained_generate(
+        backend, enc, constraint, max_tokens=max_tokens, jump_forward=jump_forward
+    )
