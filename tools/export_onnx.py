@@ -55,8 +55,21 @@ def export(args: argparse.Namespace) -> int:
     provenance = {"source": args.checkpoint.name, "created_by": "tools/export_onnx.py"}
     if args.tokenizer:
         provenance["tokenizer"] = args.tokenizer.name
+    prompt = {
+        key: value
+        for key, value in (
+            ("max_encoder_tokens", args.prompt_tokens),
+            ("max_entities", args.prompt_entities),
+        )
+        if value
+    }
     out = write_bundle(
-        checkpoint, args.out, tokenizer_json=tokenizer_json, int8=args.int8, provenance=provenance
+        checkpoint,
+        args.out,
+        tokenizer_json=tokenizer_json,
+        int8=args.int8,
+        provenance=provenance,
+        prompt=prompt or None,
     )
     bundle = read_bundle(out)
     size = sum(f.stat().st_size for f in out.iterdir())
@@ -119,6 +132,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tokenizer", type=Path, help="SentencePiece .model or tokenizer.json")
     parser.add_argument("--out", type=Path, help="bundle folder to create")
     parser.add_argument("--int8", action="store_true", help="int8 weights (per-channel scales)")
+    parser.add_argument(
+        "--prompt-tokens", type=int, help="encoder window the model was trained with (needle.json)"
+    )
+    parser.add_argument(
+        "--prompt-entities", type=int, help="candidate entities it was trained with (needle.json)"
+    )
     parser.add_argument("--check", type=Path, metavar="BUNDLE_DIR", help="bundle to check")
     parser.add_argument("--reference", type=Path, help="*_expected.npz reference outputs")
     parser.add_argument("--backend", default="auto", choices=["auto", "onnxruntime", "numpy"])

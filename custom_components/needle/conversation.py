@@ -92,15 +92,23 @@ def _think(
     previous: Turn | None,
     max_entities: int,
 ) -> tuple[Prompt, list[ToolCall]]:
-    """Prompt and generation (blocking, in the executor: both run the tokenizer)."""
+    """Prompt and generation (blocking, in the executor: both run the tokenizer).
+
+    A bundle that says how its model was trained to be prompted (window, candidates) caps the
+    user's ``max_entities``: a small model reads a longer prompt than it was trained on badly.
+    """
+    trained = getattr(engine, "prompt_limits", None) or {}
+    limits = {"max_entities": min(max_entities, trained.get("max_entities", max_entities))}
+    if "max_encoder_tokens" in trained:
+        limits["max_encoder_tokens"] = trained["max_encoder_tokens"]
     prompt = build_prompt(
         text,
         home,  # type: ignore[arg-type]
         tools,
         satellite_area=satellite_area,
         previous=previous,
-        max_entities=max_entities,
         count_tokens=engine.count_tokens,
+        **limits,
     )
     generation = engine.generate(prompt.query, prompt.tools)
     return prompt, list(generation.calls)

@@ -128,6 +128,12 @@ class NeedleEngine:
     def close(self) -> None:
         self._closed.set()
 
+    @property
+    def prompt_limits(self) -> dict[str, int]:
+        """``max_encoder_tokens`` / ``max_entities`` the model was trained with, where the
+        bundle says (``needle.json`` "prompt"); the prompt builder should stay within them."""
+        return self.bundle.prompt
+
     def count_tokens(self, text: str) -> int:
         return self.tokenizer.count_tokens(text)
 

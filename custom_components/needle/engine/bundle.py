@@ -58,6 +58,10 @@ class BundleError(ValueError):
     """The folder is not a usable bundle; the message says what is wrong."""
 
 
+# needle.json "prompt": how the model was trained to be prompted (optional).
+PROMPT_KEYS = ("max_encoder_tokens", "max_entities")
+
+
 def is_quantized(name: str) -> bool:
     """int8 bundles quantize the attention projections and the (tied) embedding."""
     return name == "embedding/embedding" or (name.endswith("_proj/kernel") and "/layers/" in name)
@@ -145,10 +149,21 @@ class Bundle:
         """Every checkpoint parameter, float32, under the checkpoint's flat keys."""
         return {name: self.param(name) for name in expected_shapes(self.config)}
 
+    @property
+    def prompt(self) -> dict[str, int]:
+        """The prompt limits the model was trained with (empty when the bundle names none)."""
+        raw = self.manifest.get("prompt") or {}
+        if not isinstance(raw, dict):
+            return {}
+        return {
+            k: v for k, v in raw.items() if k in PROMPT_KEYS and isinstance(v, int) and v > 0
+        }
+
     def info(self) -> dict[str, Any]:
         """What diagnostics and the UI may show (no paths)."""
         return {
             "format_version": self.manifest["format_version"],
+            "prompt": self.prompt,
             "precision": self.precision,
             "model": self.config.to_dict(),
             "graphs": self.has_graphs,
@@ -202,8 +217,13 @@ def write_bundle(
     int8: bool = False,
     provenance: dict[str, Any] | None = None,
     graphs: bool | None = None,
+    prompt: dict[str, int] | None = None,
 ) -> Path:
     """Convert a validated checkpoint into a bundle folder (blocking).
+
+    ``prompt`` records how the model was trained to be prompted (``max_encoder_tokens``,
+    ``max_entities``): a model trained on short windows reads long ones badly, so the
+    integration builds its prompts within these numbers (see ``NeedleEngine.prompt_limits``).
 
     Everything is written into a temporary sibling folder, which is renamed to ``out_dir`` only
     when complete, so a failure leaves nothing that looks like a bundle. ``graphs`` None means
@@ -217,6 +237,9 @@ def write_bundle(
             json.loads(tokenizer_json)
         except ValueError as err:
             raise BundleError(f"tokenizer_json is not valid JSON: {err}") from err
+    for key, value in (prompt or {}).items():
+        if key not in PROMPT_KEYS or not isinstance(value, int) or value <= 0:
+            raise BundleError(f"prompt: {key}={value!r} is not one of {PROMPT_KEYS} > 0")
     if graphs is None:
         try:
             import onnx  # noqa: F401
@@ -260,6 +283,7 @@ def write_bundle(
                 "max_encoder_tokens": MAX_ENCODER_TOKENS,
                 "max_decoder_tokens": MAX_DECODER_TOKENS,
             },
+            **({"prompt": dict(prompt)} if prompt else {}),
             "precision": "int8" if int8 else "fp32",
             "tensors": index,
             "files": {
