@@ -1,0 +1,307 @@
+"""Scoring one turn against a case, exactly as ``shared/eval/FORMAT.md`` says. No Home Assistant.
+
+The inputs are what the runner observed: the calls the agent made (intent name and arguments),
+the states before and after the turn, the reply, and an exception if there was one.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from typing import Any
+
+from .suite import Case, Home
+
+# Slots Home Assistant's own agent adds for its matcher's bookkeeping, not the user's request.
+INTERNAL_SLOTS = frozenset({"preferred_area_id", "preferred_floor_id"})
+# A call that names an entity may leave these out (FORMAT.md), and may give them too.
+ENTITY_HINTS = frozenset({"domain", "device_class"})
+# Intents that answer without changing anything: a "sorry" there is not a failed action.
+QUERY_INTENTS = frozenset(
+    {
+        "HassGetState", "HassClimateGetTemperature", "HassGetWeather", "HassGetCurrentDate",
+        "HassGetCurrentTime", "HassRespond", "HassNevermind", "HassGetTodoItems",
+    }
+)  # fmt: skip
+FAILURE_WORDS = ("sorry",)
+
+State = dict[str, Any]  # {"state": str, "attributes": {...}}
+
+
+@dataclass
+class Call:
+    name: str
+    arguments: dict[str, Any]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "arguments": self.arguments}
+
+
+@dataclass
+class Outcome:
+    """What happened in one turn."""
+
+    calls: list[Call]
+    before: dict[str, State]
+    after: dict[str, State]
+    reply: str
+    error: str | None = None
+    latency_ms: float = 0.0
+
+
+@dataclass
+class CaseResult:
+    id: str
+    passed: bool
+    reasons: list[str]
+    tags: list[str]
+    text: str
+    reply: str = ""
+    calls: list[dict[str, Any]] = field(default_factory=list)
+    changes: dict[str, Any] = field(default_factory=dict)
+    latency_ms: float = 0.0
+    error: str | None = None
+
+
+class Names:
+    """Canonical names of a home's areas, floors and entities: ids and aliases map to names,
+    so that ``area: kitchen_id`` or an entity's alias compares equal to the name a case gives."""
+
+    def __init__(self, home: Home) -> None:
+        self.area: dict[str, str] = {}
+        self.floor: dict[str, str] = {}
+        self.name: dict[str, str] = {}
+        for f in home.floors:
+            self.floor[f.id.casefold()] = self.floor[f.name.casefold()] = f.name
+        for a in home.areas:
+            for key in (a.id, a.name, *a.aliases):
+                self.area[key.casefold()] = a.name
+        for e in home.entities:
+            for key in (e.entity_id, e.name, *e.aliases):
+                self.name.setdefault(key.casefold(), e.name)
+
+    def canonical(self, slot: str, value: Any) -> Any:
+        table = {"area": self.area, "floor": self.floor, "name": self.name}.get(slot)
+        if table is not None and isinstance(value, str):
+            return table.get(value.strip().casefold(), value)
+        return value
+
+
+def _atoms(value: Any) -> list[Any]:
+    """A single value is a list of one; strings compare case-insensitively."""
+    values = value if isinstance(value, list | tuple | set) else [value]
+    out = []
+    for v in values:
+        if isinstance(v, str):
+            out.append(v.strip().casefold())
+        elif isinstance(v, bool) or v is None:
+            out.append(v)
+        elif isinstance(v, int | float):
+            out.append(float(v))
+        else:
+            out.append(str(v).casefold())
+    return out
+
+
+def _same_atom(a: Any, b: Any) -> bool:
+    if isinstance(a, float) and isinstance(b, float):
+        return abs(a - b) <= 0.01
+    if isinstance(a, float) != isinstance(b, float):  # "50" and 50 are the same number
+        try:
+            return abs(float(a) - float(b)) <= 0.01
+        except (TypeError, ValueError):
+            return False
+    return a == b
+
+
+def values_equal(expected: Any, actual: Any) -> bool:
+    """Lists compare as sets; a single value as a list of one."""
+    exp, act = _atoms(expected), _atoms(actual)
+    return all(any(_same_atom(e, a) for a in act) for e in exp) and all(
+        any(_same_atom(a, e) for e in exp) for a in act
+    )
+
+
+def call_matches(expected: dict[str, Any], actual: Call, names: Names) -> bool:
+    if expected["name"].casefold() != actual.name.casefold():
+        return False
+    exp_args: dict[str, Any] = expected.get("arguments") or {}
+    act_args = {k: v for k, v in actual.arguments.items() if k not in INTERNAL_SLOTS}
+    act_args = {k: names.canonical(k, v) for k, v in act_args.items()}
+    names_entity = any(
+        k in ("name", "name_any_of") and not values_equal("all", v) for k, v in exp_args.items()
+    )
+    wanted: set[str] = set()
+    for key, value in exp_args.items():
+        slot, any_of = (key[: -len("_any_of")], True) if key.endswith("_any_of") else (key, False)
+        wanted.add(slot)
+        if slot not in act_args:
+            if names_entity and slot in ENTITY_HINTS:
+                continue
+            return False
+        got = act_args[slot]
+        if any_of:
+            options = value if isinstance(value, list) else [value]
+            if not any(values_equal(names.canonical(slot, o), got) for o in options):
+                return False
+        elif not values_equal(
+            [names.canonical(slot, v) for v in value] if isinstance(value, list)
+            else names.canonical(slot, value),
+            got,
+        ):  # fmt: skip
+            return False
+    extra = set(act_args) - wanted
+    if names_entity:
+        extra -= ENTITY_HINTS
+    return not extra
+
+
+def calls_match(expected: list[dict[str, Any]], actual: list[Call], names: Names) -> bool:
+    """Same calls in any order (each expected call matched by exactly one actual call)."""
+    if len(expected) != len(actual):
+        return False
+    if len(actual) > 7:  # factorial guard: fall back to greedy matching
+        left = list(actual)
+        for exp in expected:
+            hit = next((c for c in left if call_matches(exp, c, names)), None)
+            if hit is None:
+                return False
+            left.remove(hit)
+        return True
+    return any(
+        all(call_matches(e, a, names) for e, a in zip(expected, perm, strict=True))
+        for perm in itertools.permutations(actual)
+    )
+
+
+def number_close(expected: float, actual: float) -> bool:
+    return abs(expected - actual) <= max(abs(expected) * 0.01, 1.0)
+
+
+def attribute_equal(expected: Any, actual: Any) -> bool:
+    if isinstance(expected, bool) or isinstance(actual, bool):
+        return expected == actual
+    if isinstance(expected, int | float) and isinstance(actual, int | float):
+        return number_close(float(expected), float(actual))
+    if isinstance(expected, list | tuple) and isinstance(actual, list | tuple):
+        return len(expected) == len(actual) and all(
+            attribute_equal(e, a) for e, a in zip(expected, actual, strict=True)
+        )
+    if isinstance(expected, str) and isinstance(actual, str):
+        return expected.casefold() == actual.casefold()
+    return bool(expected == actual)
+
+
+def expected_parts(spec: dict[str, Any]) -> tuple[str | None, dict[str, Any]]:
+    """``{"state": "on", "attributes": {...}}``; other keys are read as attributes too."""
+    attrs = dict(spec.get("attributes") or {})
+    attrs.update({k: v for k, v in spec.items() if k not in ("state", "attributes")})
+    state = spec.get("state")
+    return (None if state is None else str(state)), attrs
+
+
+def diff_states(
+    before: dict[str, State], after: dict[str, State], ignore: dict[str, list[str]]
+) -> dict[str, Any]:
+    """entity id -> what changed ({"state": [old, new], "attr": [old, new], ...})."""
+    changes: dict[str, Any] = {}
+    for entity_id in sorted(set(before) | set(after)):
+        old, new = before.get(entity_id), after.get(entity_id)
+        if old is None or new is None:
+            changes[entity_id] = {"exists": [old is not None, new is not None]}
+            continue
+        skip = set(ignore.get(entity_id, []))
+        delta: dict[str, Any] = {}
+        if old["state"] != new["state"] and "state" not in skip:
+            delta["state"] = [old["state"], new["state"]]
+        for key in sorted(set(old["attributes"]) | set(new["attributes"])):
+            if key in skip:
+                continue
+            a, b = old["attributes"].get(key), new["attributes"].get(key)
+            if a != b:
+                delta[key] = [a, b]
+        if delta:
+            changes[entity_id] = delta
+    return changes
+
+
+def expects_change(case: Case) -> bool:
+    if case.get("expect_states"):
+        return True
+    calls = case.get("expect_calls") or []
+    return any(c.get("name") not in QUERY_INTENTS for c in calls)
+
+
+def score(case: Case, home: Home, outcome: Outcome) -> CaseResult:
+    """Check every expectation of FORMAT.md's scoring list; collect every reason it fails."""
+    reasons: list[str] = []
+    names = Names(home)
+    ignore = {k: list(v) for k, v in (case.get("ignore_changes") or {}).items()}
+    changes = diff_states(outcome.before, outcome.after, ignore)
+    if outcome.error:
+        reasons.append(f"exception: {outcome.error}")
+
+    expect_states: dict[str, Any] = case.get("expect_states") or {}
+    for entity_id, spec in expect_states.items():
+        now = outcome.after.get(entity_id)
+        if now is None:
+            reasons.append(f"{entity_id} does not exist")
+            continue
+        want_state, want_attrs = expected_parts(spec)
+        if want_state is not None and now["state"].casefold() != want_state.casefold():
+            reasons.append(f"{entity_id}: state {now['state']!r}, expected {want_state!r}")
+        for key, value in want_attrs.items():
+            if key in ignore.get(entity_id, []):
+                continue
+            got = now["attributes"].get(key)
+            if got is None or not attribute_equal(value, got):
+                reasons.append(f"{entity_id}: {key} {got!r}, expected {value!r}")
+    if expect_states or case.get("expect_no_calls"):
+        unexpected = sorted(set(changes) - set(expect_states))
+        for entity_id in unexpected:
+            reasons.append(f"unexpected change of {entity_id}: {changes[entity_id]}")
+
+    if case.get("expect_no_calls"):
+        if outcome.calls:
+            reasons.append("expected no call, got " + _show(outcome.calls))
+    elif case.get("expect_calls") is not None:
+        options = [case.get("expect_calls"), *(case.get("expect_calls_alternatives") or [])]
+        if not any(calls_match(opt, outcome.calls, names) for opt in options):
+            reasons.append(
+                f"calls {_show(outcome.calls)}, expected {_show_expected(options[0])}"
+                + (f" (or {len(options) - 1} alternatives)" if len(options) > 1 else "")
+            )
+
+    reply = outcome.reply or ""
+    expect_reply = case.get("expect_reply") or {}
+    folded = reply.casefold()
+    if expect_reply.get("contains_any") and not any(
+        s.casefold() in folded for s in expect_reply["contains_any"]
+    ):
+        reasons.append(f"reply {reply!r} contains none of {expect_reply['contains_any']}")
+    for s in expect_reply.get("not_contains") or []:
+        if s.casefold() in folded:
+            reasons.append(f"reply {reply!r} contains {s!r}")
+    if expects_change(case) and any(w in folded for w in FAILURE_WORDS):
+        reasons.append(f"reply reads as a failure: {reply!r}")
+
+    return CaseResult(
+        id=case.id,
+        passed=not reasons,
+        reasons=reasons,
+        tags=case.tags,
+        text=case.text,
+        reply=reply,
+        calls=[c.as_dict() for c in outcome.calls],
+        changes=changes,
+        latency_ms=outcome.latency_ms,
+        error=outcome.error,
+    )
+
+
+def _show(calls: list[Call]) -> str:
+    return "[" + ", ".join(f"{c.name}{c.arguments}" for c in calls) + "]"
+
+
+def _show_expected(calls: list[dict[str, Any]]) -> str:
+    return "[" + ", ".join(f"{c['name']}{c.get('arguments') or {}}" for c in calls) + "]"
