@@ -88,6 +88,8 @@ class CallOutcome:
     ok: bool
     speech: str = ""  # HA's own speech, or ours for a success
     reason: str = ""  # why it failed, in words
+    targets: tuple[str, ...] = ()  # entity ids HA acted on
+    from_ha: bool = False  # the speech is HA's own (the intent answered in words)
 
 
 @dataclass(slots=True)
@@ -282,13 +284,17 @@ def outcome_from_result(call: ToolCall, result: dict[str, Any]) -> CallOutcome:
     if failed and not success:
         names = _join([str(f.get("name") or f.get("id")) for f in failed])
         return CallOutcome(call, ok=False, reason=speech or f"{names} did not respond")
+    targets = tuple(
+        str(s["id"]) for s in success if s.get("type") == "entity" and isinstance(s.get("id"), str)
+    )
+    from_ha = bool(speech)
     if not speech and call.name == "HassTimerStatus":
         speech = _timer_status(result.get("speech_slots") or {})
     if not speech:
         speech = _done_text(call, success)
         if failed:
             speech += " but not " + _join([str(f.get("name") or f.get("id")) for f in failed])
-    return CallOutcome(call, ok=True, speech=speech)
+    return CallOutcome(call, ok=True, speech=speech, targets=targets, from_ha=from_ha)
 
 
 async def async_execute(

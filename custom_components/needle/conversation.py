@@ -6,6 +6,7 @@ import asyncio
 import logging
 import time
 from collections import OrderedDict
+from dataclasses import replace
 from typing import TYPE_CHECKING, Literal
 
 from homeassistant.components import conversation
@@ -14,7 +15,14 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers import intent
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .calls import CONTROL_DISABLED, NOT_UNDERSTOOD, async_execute, compose_reply, validate_calls
+from .calls import (
+    CONTROL_DISABLED,
+    NOT_UNDERSTOOD,
+    CallOutcome,
+    async_execute,
+    compose_reply,
+    validate_calls,
+)
 from .const import (
     CONF_LANGUAGE,
     CONF_LLM_HASS_API,
@@ -33,6 +41,7 @@ from .const import (
 from .engine.schema import ToolCall
 from .ha_context import async_device_area, async_home_context, tools_from_assist_api
 from .prompt import Prompt, Turn, build_prompt
+from .speech import ha_speech, load_responses
 
 if TYPE_CHECKING:
     from . import NeedleConfigEntry
@@ -209,6 +218,8 @@ class NeedleConversationEntity(conversation.ConversationEntity):
         for refusal in refused:
             _LOGGER.debug("Refused %s: %s", refusal.call, refusal.reason)
         outcomes = await async_execute(chat_log, user_input.agent_id, valid)
+        if len(outcomes) == 1 and not refused:
+            outcomes = await self._in_ha_words(outcomes, user_input.language)
         reply = compose_reply(outcomes, refused)
         stats.calls_refused += len(refused)
         stats.calls_executed += sum(o.ok for o in outcomes)
@@ -262,6 +273,23 @@ class NeedleConversationEntity(conversation.ConversationEntity):
             conversation_id=chat_log.conversation_id,
             continue_conversation=chat_log.continue_conversation,
         )
+
+    async def _in_ha_words(self, outcomes: list[CallOutcome], language: str) -> list[CallOutcome]:
+        """A single successful call gets HA's own response template ("Turned on the lights"),
+        as HA's built-in agent would say it; a reply about several calls, or about a call
+        that failed, keeps naming each target so that the user hears what was not done."""
+        if not any(o.ok and not o.from_ha for o in outcomes):
+            return outcomes
+        language = language or self.hass.config.language
+        await self.hass.async_add_executor_job(load_responses, language)  # file read, cached
+        worded = []
+        for o in outcomes:
+            if o.ok and not o.from_ha:
+                speech = ha_speech(self.hass, o.call, list(o.targets), language)
+                if speech:
+                    o = replace(o, speech=speech)
+            worded.append(o)
+        return worded
 
     def _error(
         self,

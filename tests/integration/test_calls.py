@@ -86,7 +86,9 @@ def test_outcome_wording():
     out = outcome_from_result(
         lock, _result([{"name": "Front Door", "type": "entity", "id": "lock.front_door"}])
     )
-    assert out == CallOutcome(lock, ok=True, speech="Unlocked Front Door")
+    assert out == CallOutcome(
+        lock, ok=True, speech="Unlocked Front Door", targets=("lock.front_door",)
+    )
     add = ToolCall("HassListAddItem", {"item": "milk", "name": "Shopping"})
     out = outcome_from_result(
         add, _result([{"name": "Shopping", "type": "entity", "id": "todo.shopping"}])
@@ -94,7 +96,7 @@ def test_outcome_wording():
     assert out.speech == "Added milk to Shopping"
     # HA's own speech wins
     out = outcome_from_result(add, _result(speech="Added milk"))
-    assert out.speech == "Added milk"
+    assert out.speech == "Added milk" and out.from_ha
     status = ToolCall("HassTimerStatus", {})
     res = _result(response_type="query_answer")
     res["speech_slots"] = {

@@ -103,11 +103,13 @@ async def test_cover_position_climate_lock_media(hass: HomeAssistant, home: dict
     r = await ask(hass, entry, "blinds to 30")
     assert hass.states.get("cover.living_room_blinds").attributes["current_position"] == 30
     assert r.response.response_type == intent.IntentResponseType.ACTION_DONE
-    await ask(hass, entry, "heat to 22")
+    assert speech(r) == "Position set."  # a single action is answered in HA's own words
+    r = await ask(hass, entry, "heat to 22")
     assert hass.states.get("climate.thermostat").attributes["temperature"] == 22
+    assert speech(r) == "Temperature set to 22 degrees."
     r = await ask(hass, entry, "lock the front door")
     assert hass.states.get("lock.front_door").state == "locked"
-    assert speech(r) == "Locked Front Door."
+    assert speech(r) == "Locked."
     await ask(hass, entry, "tv volume 50")  # a numeric string is accepted and normalised
     assert hass.states.get("media_player.tv").attributes["volume_level"] == 0.5
     await ask(hass, entry, "pause the tv")

@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
+from enum import Enum
 from typing import Any
 
 from homeassistant.components.climate import ClimateEntity, ClimateEntityFeature, HVACMode
@@ -561,7 +562,7 @@ def _plain(value: Any) -> Any:
     if isinstance(value, tuple | list | set | frozenset):
         items = [_plain(v) for v in value]
         return sorted(items, key=str) if isinstance(value, set | frozenset) else items
-    if hasattr(value, "value") and not isinstance(value, int | float | str):
+    if isinstance(value, Enum):  # StrEnum states and modes print as their plain values
         return value.value
     return value
 
