@@ -6,7 +6,7 @@ by hand we start Home Assistant in-process (venv313), set up every domain the mo
 expose one entity of each, register a timer-capable satellite, and convert the API's tools with
 the integration's own ``tools_from_assist_api``. The JSON is committed: training runs without HA.
 
-    /work/venv313/bin/python training/dump_assist_tools.py [--out training/data/assist_tools.json]
+    .venv/bin/python training/dump_assist_tools.py [--out training/data/assist_tools.json]
 """
 
 from __future__ import annotations

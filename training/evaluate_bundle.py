@@ -5,7 +5,7 @@ The training loop scores plain greedy decoding in PyTorch; what ships is the bun
 (query and tools exactly as the integration builds them) and compares the calls it returns
 with the target, order-free, strings case-insensitive (as the eval format does).
 
-    /work/venv313/bin/python -m training.evaluate_bundle custom_components/needle/models/default \
+    .venv/bin/python -m training.evaluate_bundle custom_components/needle/models/default \
         training/heldout/heldout.jsonl [--backend numpy] [--limit 200]
 """
 

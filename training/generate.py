@@ -5,7 +5,7 @@ users), so the query and tools JSON are byte for byte what the engine sees in a 
 target is ``calls_json`` of the right calls. A target that the prompt's enums cannot express
 (an entity the candidate selection dropped) is discarded rather than taught.
 
-    /work/venv313/bin/python -m training.generate --n 60000 --out training/data/train.jsonl
+    .venv/bin/python -m training.generate --n 60000 --out training/data/train.jsonl
         [--spm training/data/tokenizer.model] [--seed 1]
 
 One JSON object a line: {"query", "tools", "target", "source", "n_entities"}.
@@ -41,6 +41,8 @@ TOOLS_PATH = ROOT / "training/data/assist_tools.json"
 MAX_ENCODER_TOKENS = 320
 
 # How often each intent is asked for: commands people give most, timers and lists less.
+WRAPPED = 0.2  # share of commands said inside a polite or casual frame (rules.WRAPPERS)
+UNRELATED_PREVIOUS = 0.3  # share of self-contained examples that follow an unrelated turn
 INTENT_WEIGHTS: dict[str, float] = {
     "HassTurnOn": 10, "HassTurnOff": 9, "HassLightSet": 5, "HassSetPosition": 2.5,
     "HassClimateSetTemperature": 2, "HassSetVolume": 1.5, "HassMediaPause": 1,
@@ -180,6 +182,15 @@ class Generator:
                 return None
             text, calls, previous, area = got
             source = "follow_up"
+        if calls and source != "follow_up" and rng.random() < WRAPPED:
+            text = rules.wrap(text, rng)
+        if previous is None and rng.random() < UNRELATED_PREVIOUS:
+            # In a running conversation every turn carries the one before; most new commands
+            # have nothing to do with it, and the model must not copy it.
+            before = self._template(home, area)
+            if before is not None and before[1] and list(before[1]) != list(calls):
+                previous = Turn(rules.style(before[0], rng), tuple(before[1]))
+                source += "+previous"
         text = rules.asr_noise(text, rng) if rng.random() < 0.4 else rules.style(text, rng)
         if not text.strip():
             return None

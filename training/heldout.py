@@ -6,7 +6,7 @@ for nothing else, so that its score says how well the model handles wording it n
 ("could you kill the {name}", "I'd like the {area} lights off"). Homes are drawn with a seed
 no training run uses. The prompt is built exactly as in training (same builder, same window).
 
-    /work/venv313/bin/python -m training.heldout --spm training/data/tokenizer.model \
+    .venv/bin/python -m training.heldout --spm training/data/tokenizer.model \
         --out training/heldout/heldout.jsonl --n 400
 """
 

@@ -1,6 +1,6 @@
 """Write a run's ``.npz`` weights (with its ``config.json``) as the official v1 pickle.
 
-    /work/venv311/bin/python -m training.npz_to_pkl runs/r2/best.npz runs/r2/best.pkl
+    .venv-train/bin/python -m training.npz_to_pkl runs/r2/best.npz runs/r2/best.pkl
 
 The run keeps float32 ``.npz`` weights for resuming; export wants the official format, written
 by the engine's one writer (float16 leaves, stacked layers).

@@ -306,6 +306,33 @@ def asr_noise(text: str, rng: random.Random) -> str:
     return " ".join(text.split())
 
 
+# Frames people put around any command; generic (they say nothing about the command itself).
+WRAPPERS = (
+    "could you {c}",
+    "can you please {c}",
+    "please {c}",
+    "{c} for me",
+    "i want you to {c}",
+    "i need you to {c}",
+    "hey, {c}",
+    "{c}, thanks",
+    "go ahead and {c}",
+    "would you {c} please",
+    "quickly {c}",
+    "ok {c}",
+    "can we {c}",
+    "let's {c}",
+)
+
+
+def wrap(text: str, rng: random.Random) -> str:
+    """A command inside a polite or casual frame ("could you turn on the fan")."""
+    inner = text.rstrip(".!?")
+    if inner[:1].isupper() and not inner[1:2].isupper():
+        inner = inner[:1].lower() + inner[1:]
+    return rng.choice(WRAPPERS).format(c=inner)
+
+
 def style(text: str, rng: random.Random) -> str:
     """How a typed or dictated sentence looks: often all lower case (as speech-to-text writes
     names), sometimes capitalised and punctuated."""

@@ -1,6 +1,6 @@
 """Score a checkpoint in PyTorch on generated examples (plain greedy, no constraints).
 
-    /work/venv311/bin/python -m training.score runs/r1/best.pkl training/heldout/heldout.jsonl \
+    .venv-train/bin/python -m training.score runs/r1/best.pkl training/heldout/heldout.jsonl \
         --spm training/data/tokenizer.model
 
 Accepts the official pickle (read by the engine's loader) or the run's ``.npz`` weights (with

@@ -1,6 +1,6 @@
 """Train a Needle v1 model on generated examples (CPU or CUDA).
 
-    /work/venv311/bin/python -m training.train --train train.jsonl --val val.jsonl \
+    .venv-train/bin/python -m training.train --train train.jsonl --val val.jsonl \
         --spm training/data/tokenizer.model --out runs/r1 --d-model 192 --heads 4 --kv-heads 2 \
         --enc-layers 3 --dec-layers 2 --vocab 4096 --steps 3000 [--device cuda] [--resume]
 
@@ -261,6 +261,9 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--threads", type=int, default=None)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--resume", action="store_true")
+    p.add_argument(
+        "--init", type=Path, help="start from these weights (official v1 .pkl, same shape)"
+    )
     args = p.parse_args(argv)
 
     import sentencepiece as spm
@@ -304,6 +307,14 @@ def main(argv: list[str] | None = None) -> dict:
         "history": [],
         "seconds": 0.0,
     }
+    if args.init and not (args.resume and (args.out / "state.json").exists()):
+        from engine.checkpoint import load_checkpoint
+
+        init = load_checkpoint(args.init)
+        if init.config.to_dict() != cfg.to_dict():
+            raise SystemExit(f"--init {args.init} has another shape: {init.config.to_dict()}")
+        model.load_flat_params(init.params)
+        print(f"initialised from {args.init}", flush=True)
     if args.resume and (args.out / "state.json").exists():
         state = json.loads((args.out / "state.json").read_text())
         last = np.load(args.out / "last.npz")

@@ -1,6 +1,6 @@
 """Train the SentencePiece BPE tokenizer with the v1 special-id layout on generated examples.
 
-    /work/venv313/bin/python -m training.train_tokenizer --data train.jsonl --vocab 4096 \
+    .venv/bin/python -m training.train_tokenizer --data train.jsonl --vocab 4096 \
         --out training/data/tokenizer
 
 Writes ``<out>.model`` (SentencePiece) and ``<out>.json`` (tokenizers format, converted by the

@@ -171,3 +171,22 @@ def test_broken_fixtures_are_reported_not_raised(tmp_path: Path) -> None:
     assert "unknown entity 'light.nope'" in errors["entity"]
     assert "attic" in errors["area"]
     assert any("line 7" in k for k in errors) and any("duplicate id" in v for v in errors.values())
+
+
+def test_name_all_is_the_same_call_as_no_name(home) -> None:
+    """HA's intent handler drops name "all"; both spellings do the same and compare equal."""
+    names = Names(home)
+    exp = [
+        {"name": "HassTurnOff", "arguments": {"area": "Kitchen", "domain": ["fan"], "name": "all"}}
+    ]
+    assert calls_match(exp, [Call("HassTurnOff", {"area": "Kitchen", "domain": ["fan"]})], names)
+    assert calls_match(
+        exp, [Call("HassTurnOff", {"area": "Kitchen", "domain": "fan", "name": "All"})], names
+    )
+    assert not calls_match(
+        exp, [Call("HassTurnOff", {"area": "Kitchen", "domain": ["light"]})], names
+    )
+    plain = [{"name": "HassTurnOff", "arguments": {"area": "Kitchen", "domain": ["fan"]}}]
+    assert calls_match(
+        plain, [Call("HassTurnOff", {"area": "Kitchen", "domain": ["fan"], "name": "all"})], names
+    )
