@@ -13,13 +13,29 @@ from training import train
 from training.model import Needle
 
 ROOT = Path(__file__).resolve().parents[2]
-HELDOUT = ROOT / "training" / "heldout" / "heldout.jsonl"
 SPM = ROOT / "training" / "data" / "tokenizer.model"
+TOOLS = json.dumps(
+    [{"name": "hass_turn_on", "description": "Turns on a device",
+      "parameters": {"name": {"type": "string", "description": "", "enum": ["Desk Lamp", "Fan"]}},
+      "required": []}],
+    separators=(",", ":"),
+)  # fmt: skip
+
+
+def tiny_data(path: Path) -> Path:
+    """Eight made-up examples in the generator's format (never evaluation sentences)."""
+    rows = []
+    for i, name in enumerate(["Desk Lamp", "Fan"] * 4):
+        target = json.dumps([{"name": "hass_turn_on", "arguments": {"name": name}}],
+                            separators=(",", ":"))  # fmt: skip
+        rows.append({"query": f"switch on the {name.lower()} number {i}", "tools": TOOLS,
+                     "target": target})  # fmt: skip
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return path
 
 
 def test_few_steps_write_a_checkpoint_the_engine_loads(tmp_path: Path) -> None:
-    data = tmp_path / "data.jsonl"
-    data.write_text("".join(HELDOUT.read_text().splitlines(keepends=True)[:8]))
+    data = tiny_data(tmp_path / "data.jsonl")
     out = tmp_path / "run"
 
     def args(steps: int) -> list[str]:
@@ -46,3 +62,16 @@ def test_few_steps_write_a_checkpoint_the_engine_loads(tmp_path: Path) -> None:
     # Resuming continues from the saved step with the saved optimizer state.
     summary = train.main([*args(6), "--resume"])
     assert summary["step"] == 6
+
+    # --init starts a new run from those weights (fine-tuning); another shape is refused.
+    init_out = tmp_path / "finetune"
+    again = [a if a != str(out) else str(init_out) for a in args(2)]
+    summary = train.main([*again, "--init", str(out / "best.pkl")])
+    assert summary["step"] == 2
+    wider = [a if a != "32" else "64" for a in again]
+    try:
+        train.main([*wider, "--out", str(tmp_path / "other"), "--init", str(out / "best.pkl")])
+    except SystemExit as err:
+        assert "another shape" in str(err)
+    else:
+        raise AssertionError("an --init checkpoint of another shape was accepted")
