@@ -62,7 +62,8 @@ def test_generate_returns_valid_calls(engine: NeedleEngine) -> None:
         check_calls(gen.calls, tools, 3)
         assert gen.tokens[0] == TOOL_CALL and gen.tokens[-1] == EOS
         assert gen.encoder_tokens == len(engine.encode_input(query, tools))
-        assert gen.model_steps == len(gen.tokens) - 1  # numpy: one step per token fed
+        # one backend call per token fed, except that forced runs go in one ``extend`` call
+        assert 0 < gen.model_steps <= len(gen.tokens) - 1
         assert gen.forced_tokens + gen.argmax_steps == len(gen.tokens) - 1
         assert gen.seconds > 0 and not gen.truncated
         json.loads(gen.text)

@@ -9,12 +9,16 @@ wheel for it and must still run the numpy path.
 from __future__ import annotations
 
 import os
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import numpy as np
 
-from .bundle import Bundle
+from .bundle import SCALE_SUFFIX, Bundle
+from .checkpoint import expected_shapes
 from .config import MAX_DECODER_TOKENS, MAX_ENCODER_TOKENS, ModelConfig
 from .numpy_model import Encoded, NumpyModel
 
@@ -32,7 +36,7 @@ class EncoderState:
     src_ids: np.ndarray  # (S,) int64
     enc: np.ndarray  # (S, d) float32
     key_mask: np.ndarray  # (S,) bool
-    cross_k: Any  # backend-specific: per-layer list (numpy) or stacked array (onnxruntime)
+    cross_k: Any  # backend-specific: per-layer (KV, hd, S) list (numpy) or stacked array (ORT)
     cross_v: Any
 
 
@@ -50,6 +54,12 @@ class DecoderState:
 
 
 class Backend(Protocol):
+    """What decoding needs of a backend.
+
+    Both backends also offer ``extend(state, tokens) -> (T, V) logits`` (several tokens in one
+    pass); decoding uses it when present, so it is not part of this protocol.
+    """
+
     name: str
     config: ModelConfig
 
@@ -84,46 +94,169 @@ def _check_step(state: DecoderState, token: int, config: ModelConfig) -> int:
     return token
 
 
+def _check_extend(state: DecoderState, tokens: np.ndarray, config: ModelConfig) -> np.ndarray:
+    """The tokens as int64, or a ValueError (the state is left as it was)."""
+    ids = check_ids(tokens, config, MAX_DECODER_TOKENS, "tokens")
+    if state.length + ids.size > MAX_DECODER_TOKENS:
+        raise ValueError(f"the decoder is full: at most {MAX_DECODER_TOKENS} tokens per request")
+    return ids
+
+
+class _SingleThreadedBlas:
+    """Hold BLAS to one thread while any numpy forward pass runs, if threadpoolctl is here.
+
+    OpenBLAS threads wait on each other at every product; when the other cores are busy (as
+    on a Home Assistant box doing anything else) that wait dominates: on a loaded 2-core
+    machine prefill ran ~7x and decoding ~2.5x slower with BLAS threads than without. The
+    limit is process-wide, so it is reference counted: set when the first pass starts,
+    restored when the last one ends. The manifest installs threadpoolctl; without it (a
+    bundle used outside Home Assistant) BLAS keeps its own settings.
+
+    threadpoolctl >= 3.8 lets only one Python thread (the first to set a limit, while it
+    lives) change OpenBLAS's pool and silently ignores the others; requests here run on
+    whichever executor thread is free, so control is taken before and handed back after.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._users = 0
+        self._limiter: Any = None
+        self._controller: Any = None
+        self._release: Any = None
+        self._available: bool | None = None
+
+    def _load(self) -> bool:
+        if self._available is None:
+            try:
+                import threadpoolctl
+
+                self._controller = threadpoolctl.ThreadpoolController()
+            except (ImportError, OSError, RuntimeError):  # optional: run as configured
+                self._available = False
+                return False
+            openblas = getattr(threadpoolctl, "OpenBLASController", None)
+            self._release = getattr(openblas, "clear_controlling_thread", None)
+            self._available = True
+        return self._available
+
+    def _free_control(self) -> None:
+        """Clear whichever thread holds threadpoolctl's control; the next setter takes it."""
+        if self._release is not None:
+            self._release(force=True)
+
+    @contextmanager
+    def __call__(self) -> Iterator[None]:
+        with self._lock:
+            if self._users == 0 and self._load():
+                self._free_control()
+                self._limiter = self._controller.limit(limits=1, user_api="blas")
+            self._users += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._users -= 1
+                if self._users == 0 and self._limiter is not None:
+                    self._free_control()
+                    self._limiter.restore_original_limits()
+                    self._limiter = None
+                    self._free_control()  # and let go: the next request may run on another thread
+
+
+single_threaded_blas = _SingleThreadedBlas()
+
+
+class _BundleParams(Mapping[str, np.ndarray]):
+    """A bundle's parameters, read (and for int8 dequantized) one at a time, when asked for.
+
+    ``Bundle.params()`` would dequantize every int8 tensor up front; the model keeps only the
+    arrays it reshapes, so reading them one by one lowers the load-time peak.
+    """
+
+    def __init__(self, bundle: Bundle) -> None:
+        self._bundle = bundle
+        self._names = expected_shapes(bundle.config)
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        if name not in self._names:
+            raise KeyError(name)
+        return self._bundle.param(name)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names)
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+
 class NumpyBackend:
-    """The forward pass in numpy: runs anywhere numpy does (musl included)."""
+    """The forward pass in numpy: runs anywhere numpy does (musl included).
+
+    ``single_thread`` (default) keeps BLAS to one thread during each call; see
+    ``_SingleThreadedBlas``. Pass False to leave BLAS threading alone.
+    """
 
     name = "numpy"
 
-    def __init__(self, config: ModelConfig, params: dict[str, np.ndarray]) -> None:
+    def __init__(
+        self, config: ModelConfig, params: Mapping[str, np.ndarray], *, single_thread: bool = True
+    ) -> None:
         self.config = config
         self.model = NumpyModel(config, params)
+        self._blas = single_threaded_blas if single_thread else nullcontext
 
     @classmethod
     def from_bundle(cls, bundle: Bundle) -> NumpyBackend:
-        return cls(bundle.config, bundle.params())
+        return cls(bundle.config, _BundleParams(bundle))
 
     def _encoded(self, enc: EncoderState) -> Encoded:
         return Encoded(enc.enc, enc.key_mask, enc.cross_k, enc.cross_v)
 
-    def encode(self, src_ids: np.ndarray) -> EncoderState:
-        ids = check_ids(src_ids, self.config, MAX_ENCODER_TOKENS, "src_ids")
-        e = self.model.encode(ids)
+    def _encode(self, ids: np.ndarray) -> EncoderState:
+        with self._blas():
+            e = self.model.encode(ids)
         return EncoderState(ids, e.enc, e.key_mask, e.cross_k, e.cross_v)
+
+    def encode(self, src_ids: np.ndarray) -> EncoderState:
+        return self._encode(check_ids(src_ids, self.config, MAX_ENCODER_TOKENS, "src_ids"))
 
     def start(self, enc: EncoderState) -> DecoderState:
         return DecoderState(encoder=enc, cache=self.model.new_cache())
 
+    def _decode(self, state: DecoderState, tokens: np.ndarray) -> np.ndarray:
+        with self._blas():
+            logits = self.model.decode(self._encoded(state.encoder), state.cache, tokens)
+        state.tokens.extend(tokens.tolist())
+        return logits
+
     def step(self, state: DecoderState, token: int) -> np.ndarray:
         token = _check_step(state, token, self.config)
-        logits = self.model.decode(self._encoded(state.encoder), state.cache, np.array([token]))
-        state.tokens.append(token)
-        return logits[0]
+        return self._decode(state, np.array([token], dtype=np.int64))[0]
+
+    def extend(self, state: DecoderState, tokens: np.ndarray) -> np.ndarray:
+        """Feed several tokens in one pass (a forced stretch): logits (T, V) after each."""
+        return self._decode(state, _check_extend(state, tokens, self.config))
 
     def teacher_forced(self, src_ids: np.ndarray, tgt_ids: np.ndarray) -> np.ndarray:
         tgt = check_ids(tgt_ids, self.config, MAX_DECODER_TOKENS, "tgt_ids")
         enc = self._encoded(self.encode(src_ids))
-        return self.model.decode(enc, self.model.new_cache(len(tgt)), tgt)
+        with self._blas():
+            return self.model.decode(enc, self.model.new_cache(len(tgt)), tgt)
 
     def encoder_output(self, src_ids: np.ndarray) -> np.ndarray:
         return self.encode(src_ids).enc
 
     def contrastive(self, src_ids: np.ndarray) -> np.ndarray:
         return self.model.contrastive(self._encoded(self.encode(src_ids)))
+
+
+# Bundle tensors that both the encoder and the decoder graph read.
+SHARED_TENSORS = ("embedding/embedding", "embedding/embedding" + SCALE_SUFFIX)
+
+
+def graph_name(key: str) -> str:
+    """A bundle tensor's initializer name in the exported graphs (``onnx_graph.Graph.weight``)."""
+    return key.replace("/", ".")
 
 
 def default_threads() -> int:
@@ -152,7 +285,21 @@ class OnnxRuntimeBackend:
         options.inter_op_num_threads = 1
         options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        # no busy-waiting threads: Home Assistant shares its few cores with everything else
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        # Memory patterns pay off for repeated input shapes; ours change every request and
+        # every decoded token. Off, peak RSS of the fp32 model drops by ~20 MB, speed the same.
+        options.enable_mem_pattern = False
+        # Both graphs read the embedding table from weights.bin; each session would map it on
+        # its own, and both mappings count as resident. Handed to both from one memory map it
+        # is resident once (-13 MB peak at fp32). The arrays must outlive the sessions.
+        self._shared: list[tuple[np.ndarray, Any]] = []
+        for key in SHARED_TENSORS:
+            if key in bundle.tensors:
+                array = bundle.raw(key)
+                value = ort.OrtValue.ortvalue_from_numpy(array)
+                self._shared.append((array, value))
+                options.add_initializer(graph_name(key), value)
         providers = ["CPUExecutionProvider"]
         self._encoder = ort.InferenceSession(str(bundle.encoder_onnx), options, providers=providers)
         self._decoder = ort.InferenceSession(str(bundle.decoder_onnx), options, providers=providers)
@@ -191,6 +338,10 @@ class OnnxRuntimeBackend:
     def step(self, state: DecoderState, token: int) -> np.ndarray:
         token = _check_step(state, token, self.config)
         return self._decode(state, np.array([token], dtype=np.int64))[0]
+
+    def extend(self, state: DecoderState, tokens: np.ndarray) -> np.ndarray:
+        """Feed several tokens in one run (a forced stretch): logits (T, V) after each."""
+        return self._decode(state, _check_extend(state, tokens, self.config))
 
     def teacher_forced(self, src_ids: np.ndarray, tgt_ids: np.ndarray) -> np.ndarray:
         tgt = check_ids(tgt_ids, self.config, MAX_DECODER_TOKENS, "tgt_ids")

@@ -4,6 +4,11 @@ Every block is attention with a gated residual; there are no feed-forward layers
 runs once per request; its output is projected to cross-attention keys and values for every
 decoder layer once; the decoder then runs one or more tokens at a time over a self-attention
 KV cache. The same functions compute a teacher-forced pass (all target tokens at once).
+
+Decoding one token costs a few hundred small numpy calls, so at batch 1 the Python overhead per
+call matters as much as the matmuls: weights are prepared once at load (q/k/v fused, norm
+scales as ``1 + s``, RoPE tables precomputed) and masks that would keep everything are skipped.
+The arithmetic is the same, op for op, as the plain formulation in ``norm``/``rope``/``attend``.
 """
 
 from __future__ import annotations
@@ -13,17 +18,28 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .config import ModelConfig
+from .config import MAX_DECODER_TOKENS, MAX_ENCODER_TOKENS, ModelConfig
 
 NORM_EPS = 1e-6
 MASKED = np.finfo(np.float32).min  # what masked scores become before the softmax
 ENC = "encoder/layers/EncoderBlock_0"
 DEC = "decoder/layers/DecoderBlock_0"
+_EPS = np.float32(NORM_EPS)
 
 
 def norm(x: np.ndarray, scale: np.ndarray) -> np.ndarray:
     """Zero-centred RMSNorm over the last axis: the scale is stored as an offset from 1."""
     return x * ((1.0 + scale) / np.sqrt(np.mean(x * x, axis=-1, keepdims=True) + NORM_EPS))
+
+
+def scaled_norm(x: np.ndarray, scale1: np.ndarray) -> np.ndarray:
+    """``norm`` with the scale already stored as ``1 + s``.
+
+    ``add.reduce / n`` is what ``np.mean`` computes for float32, minus its Python wrapper, which
+    costs more than the arithmetic on one decoded token's rows.
+    """
+    mean_sq = np.add.reduce(x * x, axis=-1, keepdims=True) / x.shape[-1]
+    return x * (scale1 / np.sqrt(mean_sq + _EPS))
 
 
 def rope_tables(positions: np.ndarray, head_dim: int, theta: float) -> tuple[np.ndarray, ...]:
@@ -69,19 +85,27 @@ def split_heads(x: np.ndarray, heads: int) -> np.ndarray:
 
 
 @dataclass(frozen=True)
-class Attention:
-    """One attention layer's weights.
+class SelfAttention:
+    """One self-attention layer's weights, prepared for the forward pass.
 
-    q, k and v stay separate matmuls: fused (d, d + 2kv) they cross OpenBLAS's threading
-    threshold for a one-row product, and a threaded gemv on a busy 2-core box is ~100x slower.
+    q, k and v are one (d, d + 2kv) matmul, and q and k are normed together: their rows of
+    ``qk_scale`` hold ``1 + q_norm`` for the H query heads, then ``1 + k_norm`` for the KV heads.
     """
 
-    w_q: np.ndarray  # (d, d)
-    w_k: np.ndarray  # (d, kv)
-    w_v: np.ndarray  # (d, kv)
+    w_qkv: np.ndarray  # (d, d + 2kv)
     w_out: np.ndarray  # (d, d)
-    q_norm: np.ndarray
-    k_norm: np.ndarray
+    qk_scale: np.ndarray  # (H + KV, hd)
+
+
+@dataclass(frozen=True)
+class CrossAttention:
+    """One cross-attention layer's weights: q from the decoder, k and v (fused) from the encoder."""
+
+    w_q: np.ndarray  # (d, d)
+    w_kv: np.ndarray  # (d, 2kv)
+    w_out: np.ndarray  # (d, d)
+    q_scale: np.ndarray  # (hd,) 1 + q_norm
+    k_scale: np.ndarray  # (hd,) 1 + k_norm
 
 
 @dataclass
@@ -90,15 +114,15 @@ class Encoded:
 
     enc: np.ndarray  # (S, d)
     key_mask: np.ndarray  # (S,) bool, True where the source token is not padding
-    cross_k: list[np.ndarray]  # per decoder layer, (KV, S, hd), k-normed
-    cross_v: list[np.ndarray]
+    cross_k: list[np.ndarray]  # per decoder layer, (KV, hd, S), k-normed, pre-transposed
+    cross_v: list[np.ndarray]  # per decoder layer, (KV, S, hd)
 
 
 class KVCache:
     """Self-attention keys and values of the tokens decoded so far, grown by doubling."""
 
     def __init__(self, layers: int, kv_heads: int, head_dim: int, capacity: int = 64) -> None:
-        shape = (layers, kv_heads, capacity, head_dim)
+        shape = (layers, kv_heads, max(capacity, 1), head_dim)
         self.k = np.zeros(shape, dtype=np.float32)
         self.v = np.zeros(shape, dtype=np.float32)
         self.length = 0
@@ -125,36 +149,82 @@ class NumpyModel:
         def f32(key: str) -> np.ndarray:
             return np.ascontiguousarray(params[key], dtype=np.float32)
 
+        def plus1(key: str) -> np.ndarray:
+            return (1.0 + f32(key)).astype(np.float32)
+
         self.embedding = f32("embedding/embedding")
         self.embed_scale = np.float32(np.sqrt(config.d_model))
         self.enc_gate = sigmoid(f32(f"{ENC}/attn_gate"))
-        self.enc_norm = f32(f"{ENC}/ZCRMSNorm_0/scale")
-        self.enc_attn = self._attention(params, f"{ENC}/self_attn", config.num_encoder_layers)
-        self.enc_final = f32("encoder/final_norm/scale")
+        self.enc_norm = plus1(f"{ENC}/ZCRMSNorm_0/scale")
+        self.enc_attn = self._self_attention(params, f"{ENC}/self_attn", config.num_encoder_layers)
+        self.enc_final = plus1("encoder/final_norm/scale")
         self.self_gate = sigmoid(f32(f"{DEC}/self_attn_gate"))
         self.cross_gate = sigmoid(f32(f"{DEC}/cross_attn_gate"))
-        self.dec_norm0 = f32(f"{DEC}/ZCRMSNorm_0/scale")
-        self.dec_norm1 = f32(f"{DEC}/ZCRMSNorm_1/scale")
-        self.self_attn = self._attention(params, f"{DEC}/self_attn", config.num_decoder_layers)
-        self.cross_attn = self._attention(params, f"{DEC}/cross_attn", config.num_decoder_layers)
-        self.dec_final = f32("decoder/ZCRMSNorm_0/scale")
+        self.dec_norm0 = plus1(f"{DEC}/ZCRMSNorm_0/scale")
+        self.dec_norm1 = plus1(f"{DEC}/ZCRMSNorm_1/scale")
+        self.self_attn = self._self_attention(params, f"{DEC}/self_attn", config.num_decoder_layers)
+        self.cross_attn = self._cross_attention(
+            params, f"{DEC}/cross_attn", config.num_decoder_layers
+        )
+        self.dec_final = plus1("decoder/ZCRMSNorm_0/scale")
         self.con_hidden = f32("contrastive_hidden/kernel")
         self.con_bias = f32("contrastive_hidden/bias")
         self.con_proj = f32("contrastive_proj/kernel")
+        self.score_scale = np.float32(1.0 / np.sqrt(config.head_dim))
+        # RoPE as x * cos2 + swap_halves(x) * sin2, for every position either window can reach.
+        cos, sin = rope_tables(
+            np.arange(max(MAX_ENCODER_TOKENS, MAX_DECODER_TOKENS)),
+            config.head_dim,
+            config.rope_theta,
+        )
+        self._cos2 = np.concatenate([cos, cos], axis=-1)
+        self._sin2 = np.concatenate([-sin, sin], axis=-1)
+
+    def _self_attention(
+        self, params: Mapping[str, np.ndarray], prefix: str, layers: int
+    ) -> list[SelfAttention]:
+        c = self.config
+
+        def stack(name: str) -> np.ndarray:  # each key read once: int8 bundles dequantize here
+            return np.asarray(params[f"{prefix}/{name}"], dtype=np.float32)
+
+        # one (L, d, d + 2kv) array: each layer's slice is contiguous, nothing is copied twice
+        w_qkv = np.concatenate(
+            [stack("q_proj/kernel"), stack("k_proj/kernel"), stack("v_proj/kernel")], axis=2
+        )
+        w_out = stack("out_proj/kernel")
+        q_norm, k_norm = stack("q_norm/scale"), stack("k_norm/scale")
+        return [
+            SelfAttention(
+                w_qkv=w_qkv[i],
+                w_out=np.ascontiguousarray(w_out[i]),
+                qk_scale=np.concatenate(
+                    [
+                        np.broadcast_to(1.0 + q_norm[i], (c.num_heads, c.head_dim)),
+                        np.broadcast_to(1.0 + k_norm[i], (c.num_kv_heads, c.head_dim)),
+                    ]
+                ).astype(np.float32),
+            )
+            for i in range(layers)
+        ]
 
     @staticmethod
-    def _attention(params: Mapping[str, np.ndarray], prefix: str, layers: int) -> list[Attention]:
-        def w(name: str, i: int) -> np.ndarray:
-            return np.ascontiguousarray(params[f"{prefix}/{name}"][i], dtype=np.float32)
+    def _cross_attention(
+        params: Mapping[str, np.ndarray], prefix: str, layers: int
+    ) -> list[CrossAttention]:
+        def stack(name: str) -> np.ndarray:
+            return np.asarray(params[f"{prefix}/{name}"], dtype=np.float32)
 
+        w_kv = np.concatenate([stack("k_proj/kernel"), stack("v_proj/kernel")], axis=2)
+        w_q, w_out = stack("q_proj/kernel"), stack("out_proj/kernel")
+        q_norm, k_norm = stack("q_norm/scale"), stack("k_norm/scale")
         return [
-            Attention(
-                w_q=w("q_proj/kernel", i),
-                w_k=w("k_proj/kernel", i),
-                w_v=w("v_proj/kernel", i),
-                w_out=w("out_proj/kernel", i),
-                q_norm=w("q_norm/scale", i),
-                k_norm=w("k_norm/scale", i),
+            CrossAttention(
+                w_q=np.ascontiguousarray(w_q[i]),
+                w_kv=w_kv[i],
+                w_out=np.ascontiguousarray(w_out[i]),
+                q_scale=(1.0 + q_norm[i]).astype(np.float32),
+                k_scale=(1.0 + k_norm[i]).astype(np.float32),
             )
             for i in range(layers)
         ]
@@ -162,32 +232,82 @@ class NumpyModel:
     def embed(self, ids: np.ndarray) -> np.ndarray:
         return self.embedding[ids] * self.embed_scale
 
+    def _rope(self, start: int, count: int) -> tuple[np.ndarray, np.ndarray]:
+        """(T, 1, hd) cos and signed sin for positions start .. start+count-1."""
+        if start + count <= len(self._cos2):
+            cos2, sin2 = self._cos2[start : start + count], self._sin2[start : start + count]
+        else:  # beyond both windows: only a direct NumpyModel caller gets here
+            cos, sin = rope_tables(
+                np.arange(start, start + count), self.config.head_dim, self.config.rope_theta
+            )
+            cos2, sin2 = np.concatenate([cos, cos], -1), np.concatenate([-sin, sin], -1)
+        return cos2[:, None, :], sin2[:, None, :]
+
     def _self_qkv(
-        self, a: Attention, x: np.ndarray, positions: np.ndarray
+        self, a: SelfAttention, x: np.ndarray, rope2: tuple[np.ndarray, np.ndarray]
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Project, QK-norm and rotate: q (H, T, hd), k and v (KV, T, hd)."""
+        """Project, QK-norm and rotate: q (KV, G*T, hd) grouped, k and v (KV, T, hd)."""
         c = self.config
-        q = norm(split_heads(x @ a.w_q, c.num_heads), a.q_norm)
-        k = norm(split_heads(x @ a.w_k, c.num_kv_heads), a.k_norm)
-        v = split_heads(x @ a.w_v, c.num_kv_heads)
-        cos, sin = rope_tables(positions, c.head_dim, c.rope_theta)
-        return rope(q, cos, sin), rope(k, cos, sin), v
+        H, KV, hd = c.num_heads, c.num_kv_heads, c.head_dim
+        T = x.shape[0]
+        qkv = (x @ a.w_qkv).reshape(T, H + 2 * KV, hd)
+        qk = scaled_norm(qkv[:, : H + KV], a.qk_scale)
+        half = hd // 2
+        swapped = np.concatenate([qk[..., half:], qk[..., :half]], axis=-1)
+        # [x1*cos - x2*sin, x2*cos + x1*sin]; order="C": numpy would otherwise lay the result
+        # out after the broadcast table (heads innermost), and matmuls over such strides are
+        # not handed to BLAS (~30x slower at 512 tokens)
+        qk = np.multiply(qk, rope2[0], order="C")
+        qk += swapped * rope2[1]
+        # (T, H, hd) -> (KV, G*T, hd): row g*T + t of group kv is head kv*G + g at step t
+        q = qk[:, :H].reshape(T, KV, H // KV, hd).transpose(1, 2, 0, 3).reshape(KV, -1, hd)
+        k = qk[:, H:].transpose(1, 0, 2)
+        v = qkv[:, H + KV :].transpose(1, 0, 2)
+        return q, k, v
+
+    def _attend(
+        self, q: np.ndarray, k_t: np.ndarray, v: np.ndarray, mask: np.ndarray | None, T: int
+    ) -> np.ndarray:
+        """Grouped attention: q (KV, G*T, hd), k_t (KV, hd, S), v (KV, S, hd) -> (T, d).
+
+        ``mask`` (T, S) or (1, S), or None where every key may be read (one decoded token, an
+        unpadded source): then the ``where`` would change nothing and is skipped.
+        """
+        KV = k_t.shape[0]
+        scores = q @ k_t
+        scores *= self.score_scale
+        if mask is not None:
+            shaped = scores.reshape(KV, -1, T, scores.shape[-1])
+            np.copyto(shaped, MASKED, where=~mask)
+        scores -= scores.max(axis=-1, keepdims=True)
+        np.exp(scores, out=scores)
+        scores /= scores.sum(axis=-1, keepdims=True)
+        out = scores @ v  # (KV, G*T, hd)
+        if T == 1:
+            return out.reshape(1, -1)
+        return out.reshape(KV, -1, T, out.shape[-1]).transpose(2, 0, 1, 3).reshape(T, -1)
 
     def encode(self, src_ids: np.ndarray) -> Encoded:
         """Encoder over the whole source, then cross K/V for every decoder layer."""
         c = self.config
+        KV, hd = c.num_kv_heads, c.head_dim
         ids = np.asarray(src_ids, dtype=np.int64)
         key_mask = ids != c.pad_token_id
-        positions = np.arange(len(ids))
+        mask = None if key_mask.all() else key_mask[None, :]
+        S = len(ids)
+        rope2 = self._rope(0, S)
         x = self.embed(ids)
         for i, a in enumerate(self.enc_attn):
-            q, k, v = self._self_qkv(a, norm(x, self.enc_norm[i]), positions)
-            x = x + self.enc_gate[i] * (attend(q, k, v, key_mask[None, :]) @ a.w_out)
-        enc = norm(x, self.enc_final)
+            q, k, v = self._self_qkv(a, scaled_norm(x, self.enc_norm[i]), rope2)
+            out = self._attend(q, k.transpose(0, 2, 1), v, mask, S)
+            x = x + self.enc_gate[i] * (out @ a.w_out)
+        enc = scaled_norm(x, self.enc_final)
         cross_k, cross_v = [], []
         for a in self.cross_attn:
-            cross_k.append(norm(split_heads(enc @ a.w_k, c.num_kv_heads), a.k_norm))
-            cross_v.append(np.ascontiguousarray(split_heads(enc @ a.w_v, c.num_kv_heads)))
+            kv = (enc @ a.w_kv).reshape(S, 2 * KV, hd)
+            k = scaled_norm(kv[:, :KV], a.k_scale)
+            cross_k.append(np.ascontiguousarray(k.transpose(1, 2, 0)))  # (KV, hd, S)
+            cross_v.append(np.ascontiguousarray(kv[:, KV:].transpose(1, 0, 2)))  # (KV, S, hd)
         return Encoded(enc=enc, key_mask=key_mask, cross_k=cross_k, cross_v=cross_v)
 
     def contrastive(self, encoded: Encoded) -> np.ndarray:
@@ -204,24 +324,30 @@ class NumpyModel:
     def decode(self, encoded: Encoded, cache: KVCache, tokens: np.ndarray) -> np.ndarray:
         """Feed T new tokens after the cached ones (causal); append them; logits (T, V)."""
         c = self.config
+        H, KV, hd = c.num_heads, c.num_kv_heads, c.head_dim
         ids = np.asarray(tokens, dtype=np.int64).reshape(-1)
         P, T = cache.length, len(ids)
         cache.reserve(P + T)
-        positions = np.arange(P, P + T)
-        causal = np.arange(P + T)[None, :] <= positions[:, None]  # (T, P+T)
+        rope2 = self._rope(P, T)
+        # one new token may read every cached one: no causal mask to apply
+        causal = None if T == 1 else np.arange(P + T)[None, :] <= np.arange(P, P + T)[:, None]
+        key_mask = encoded.key_mask
+        cross_mask = None if key_mask.all() else key_mask[None, :]
         y = self.embed(ids)
         for i, (sa, ca) in enumerate(zip(self.self_attn, self.cross_attn, strict=True)):
-            q, k, v = self._self_qkv(sa, norm(y, self.dec_norm0[i]), positions)
+            q, k, v = self._self_qkv(sa, scaled_norm(y, self.dec_norm0[i]), rope2)
             cache.k[i, :, P : P + T] = k
             cache.v[i, :, P : P + T] = v
-            keys, values = cache.k[i, :, : P + T], cache.v[i, :, : P + T]
-            y = y + self.self_gate[i] * (attend(q, keys, values, causal) @ sa.w_out)
-            q = norm(split_heads(norm(y, self.dec_norm1[i]) @ ca.w_q, c.num_heads), ca.q_norm)
-            mask = encoded.key_mask[None, :]
-            out = attend(q, encoded.cross_k[i], encoded.cross_v[i], mask)
+            keys_t = cache.k[i, :, : P + T].transpose(0, 2, 1)
+            out = self._attend(q, keys_t, cache.v[i, :, : P + T], causal, T)
+            y = y + self.self_gate[i] * (out @ sa.w_out)
+            q = (scaled_norm(y, self.dec_norm1[i]) @ ca.w_q).reshape(T, H, hd)
+            q = scaled_norm(q, ca.q_scale)
+            q = q.reshape(T, KV, H // KV, hd).transpose(1, 2, 0, 3).reshape(KV, -1, hd)
+            out = self._attend(q, encoded.cross_k[i], encoded.cross_v[i], cross_mask, T)
             y = y + self.cross_gate[i] * (out @ ca.w_out)
         cache.length = P + T
-        return norm(y, self.dec_final) @ self.embedding.T
+        return scaled_norm(y, self.dec_final) @ self.embedding.T
 
     def teacher_forced(self, src_ids: np.ndarray, tgt_ids: np.ndarray) -> np.ndarray:
         """Logits (T, V) for every target position in one pass."""

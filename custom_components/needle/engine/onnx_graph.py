@@ -49,6 +49,7 @@ class Graph:
         self.inits: list[onnx.TensorProto] = []
         self._names: set[str] = set()
         self._weights: dict[tuple[str, int | None], str] = {}
+        self._rotate: str | None = None  # the RoPE half-swap matrix, once made
 
     def fresh(self, hint: str) -> str:
         name, n = hint, 0
@@ -103,9 +104,13 @@ class Graph:
     def norm(self, x: str, key: str, layer: int | None = None) -> str:
         """Zero-centred RMSNorm; (1 + s) is folded into a constant at export."""
         s = self.arrays[key] if layer is None else self.arrays[key][layer]
+        return self.rms(x, 1.0 + s.astype(np.float32))
+
+    def rms(self, x: str, scale: np.ndarray) -> str:
+        """x / sqrt(mean(x^2) + eps) * scale: the pattern ORT fuses to SimplifiedLayerNorm."""
         ms = self.op("ReduceMean", self.op("Pow", x, self.const(2.0)), axes=[-1], keepdims=1)
         inv = self.op("Sqrt", self.op("Add", ms, self.const(NORM_EPS)))
-        return self.op("Mul", self.op("Div", x, inv), self.const(1.0 + s.astype(np.float32)))
+        return self.op("Mul", self.op("Div", x, inv), self.const(scale))
 
     def matmul(self, x: str, keys: list[str], layer: int) -> str:
         """x @ [W_1 | W_2 | ...] for one layer: fused into one matmul (folded at load)."""
@@ -140,21 +145,34 @@ class Graph:
         )
 
     def rope_tables(self, start: str, count: str) -> tuple[str, str]:
-        """cos, sin (T, hd/2) for positions start .. start+count-1."""
+        """cos and sin, each (T, 1, hd) as [t, t] halves, for positions start .. start+count-1.
+
+        Shaped to broadcast over (T, heads, hd) rows: see ``self_attention``.
+        """
         c = self.c
         hd = c.head_dim
         pos = self.op("Range", start, self.op("Add", start, count), self.const(1, np.int64))
         pos = self.op("Unsqueeze", self.op("Cast", pos, to=TensorProto.FLOAT), self.ints(1))
         freqs = c.rope_theta ** (-np.arange(0, hd // 2, dtype=np.float32) * 2.0 / hd)
-        angles = self.op("Mul", pos, self.const(freqs.astype(np.float32)))
+        freqs2 = np.concatenate([freqs, freqs]).astype(np.float32)
+        angles = self.op("Unsqueeze", self.op("Mul", pos, self.const(freqs2)), self.ints(1))
         return self.op("Cos", angles), self.op("Sin", angles)
 
     def rope(self, x: str, cos: str, sin: str) -> str:
-        half = self.c.head_dim // 2
-        x1, x2 = self.op("Split", x, self.ints(half, half), axis=-1, outputs=2)
-        first = self.op("Sub", self.op("Mul", x1, cos), self.op("Mul", x2, sin))
-        second = self.op("Add", self.op("Mul", x2, cos), self.op("Mul", x1, sin))
-        return self.op("Concat", first, second, axis=-1)
+        """[x1*cos - x2*sin, x2*cos + x1*sin] as x*cos + (x @ R)*sin: 4 nodes, not 8.
+
+        R swaps the halves and negates the new first half; its products are by 0 and +-1, so
+        ``x @ R`` is exact and the arithmetic is that of the split formulation.
+        """
+        if self._rotate is None:  # one constant for every layer
+            hd = self.c.head_dim
+            half = hd // 2
+            r = np.zeros((hd, hd), dtype=np.float32)
+            r[np.arange(half) + half, np.arange(half)] = -1.0  # out[i] = -x2[i]
+            r[np.arange(half), np.arange(half) + half] = 1.0  # out[half + i] = x1[i]
+            self._rotate = self.const(r, hint="rope_rotate")
+        rotated = self.op("MatMul", x, self._rotate)
+        return self.op("Add", self.op("Mul", x, cos), self.op("Mul", rotated, sin))
 
     def heads(self, x: str, n: int, norm_key: str, layer: int) -> str:
         """(T, n*hd) -> QK-normed (n, T, hd)."""
@@ -175,15 +193,33 @@ class Graph:
     def self_attention(
         self, prefix: str, layer: int, x: str, rope: tuple[str, str]
     ) -> tuple[str, str, str]:
-        """q (H, T, hd), k (KV, T, hd), v (KV, T, hd) of a self-attention layer."""
+        """q (H, T, hd), k (KV, T, hd), v (KV, T, hd) of a self-attention layer.
+
+        q and k are normed and rotated together, as (T, H + KV, hd) rows (each row's scale is
+        its head's ``1 + q_norm`` or ``1 + k_norm``): one chain of nodes instead of two. At
+        batch 1 ORT's cost is mostly per node, not per flop.
+        """
         c = self.c
-        d, kv = c.d_model, c.kv_dim
+        H, KV, hd = c.num_heads, c.num_kv_heads, c.head_dim
         keys = [f"{prefix}/{n}_proj/kernel" for n in "qkv"]
-        q, k, v = self.op(
-            "Split", self.matmul(x, keys, layer), self.ints(d, kv, kv), axis=-1, outputs=3
+        qk, v = self.op(
+            "Split",
+            self.matmul(x, keys, layer),
+            self.ints(c.d_model + c.kv_dim, c.kv_dim),
+            axis=-1,
+            outputs=2,
         )
-        q = self.rope(self.heads(q, c.num_heads, f"{prefix}/q_norm/scale", layer), *rope)
-        k = self.rope(self.heads(k, c.num_kv_heads, f"{prefix}/k_norm/scale", layer), *rope)
+        qk = self.op("Reshape", qk, self.ints(0, H + KV, hd))
+        q_scale = 1.0 + self.arrays[f"{prefix}/q_norm/scale"][layer].astype(np.float32)
+        k_scale = 1.0 + self.arrays[f"{prefix}/k_norm/scale"][layer].astype(np.float32)
+        scale = np.concatenate(
+            [np.broadcast_to(q_scale, (H, hd)), np.broadcast_to(k_scale, (KV, hd))]
+        )
+        unit = self.rms(qk, np.ones(hd, dtype=np.float32))  # fused by ORT; then per-row scale
+        qk = self.rope(self.op("Mul", unit, self.const(scale)), *rope)
+        q, k = self.op(
+            "Split", self.op("Transpose", qk, perm=[1, 0, 2]), self.ints(H, KV), axis=0, outputs=2
+        )
         v = self.op("Reshape", v, self.ints(0, c.num_kv_heads, c.head_dim))
         return q, k, self.op("Transpose", v, perm=[1, 0, 2])
 
