@@ -99,7 +99,9 @@ def effects(
             if "name" in args:
                 targets = [by_name[args["name"]]]
             else:
-                targets = [e for e in home.entities if e.domain == "light" and e.area == args["area"]]
+                targets = [
+                    e for e in home.entities if e.domain == "light" and e.area == args["area"]
+                ]
             for e in targets:
                 if e.domain not in ("light", "switch", "fan"):
                     return None
@@ -129,7 +131,9 @@ def effects(
             setup[e.entity_id] = {"state": "heat", "attributes": {"temperature": 16}}
             expect[e.entity_id] = {"attributes": {"temperature": args["temperature"]}}
         elif call.name.startswith("HassMedia"):
-            players = [e for e in home.entities if e.domain == "media_player" and e.area == args["area"]]
+            players = [
+                e for e in home.entities if e.domain == "media_player" and e.area == args["area"]
+            ]
             if len(players) != 1:
                 return None
             e = players[0]

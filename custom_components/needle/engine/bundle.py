@@ -163,9 +163,7 @@ class Bundle:
         raw = self.manifest.get("prompt") or {}
         if not isinstance(raw, dict):
             return {}
-        return {
-            k: v for k, v in raw.items() if k in PROMPT_KEYS and isinstance(v, int) and v > 0
-        }
+        return {k: v for k, v in raw.items() if k in PROMPT_KEYS and isinstance(v, int) and v > 0}
 
     def info(self) -> dict[str, Any]:
         """What diagnostics and the UI may show (no paths)."""
