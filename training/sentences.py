@@ -65,7 +65,7 @@ WILDCARD_VALUES: dict[str, tuple[str, ...]] = {
     ),
     "shopping_list_item": ("milk", "butter", "rice", "pasta", "orange juice", "yoghurt"),
     "timer_name": ("pizza", "pasta", "eggs", "laundry", "tea", "oven", "nap", "workout"),
-    "timer_command": ("turn off the kitchen light", "stop the music", "open the blinds"),
+    "timer_command": ("switch the porch lamp off", "stop the music", "open the blinds"),
     "message": ("dinner is ready", "time to go", "come downstairs"),
     "search_query": ("jazz", "the beatles", "relaxing music", "my playlist"),
 }  # fmt: skip
