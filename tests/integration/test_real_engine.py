@@ -28,9 +28,6 @@ from custom_components.needle.const import (
 )
 
 from .devices import async_setup_home
-
-if not hasattr(__import__("custom_components.needle.engine", fromlist=["x"]), "NeedleEngine"):
-    pytest.skip("engine facade NeedleEngine not landed yet (issue 3)", allow_module_level=True)
 from .helpers import agent_id
 
 
@@ -109,3 +106,48 @@ async def test_config_flow_damaged_bundle(
     )
     assert result["type"] is FlowResultType.FORM
     assert result["errors"] == {"base": "bad_bundle"}
+
+
+async def test_builtin_model_controls_the_home_without_blocking_the_loop(
+    hass: HomeAssistant, caplog: pytest.LogCaptureFixture, disable_block_async_io: None
+) -> None:
+    """The shipped default model, set up as a user would (config flow, built-in), with HA's
+    blocking-call detection on: commands change the right entities, a follow-up resolves
+    against the turn before, and nothing blocking runs in the event loop."""
+    from homeassistant import block_async_io
+
+    await async_setup_home(hass)
+    block_async_io.enable()
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": config_entries.SOURCE_USER}
+    )
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_MODEL_SOURCE: "builtin"}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    entry = result["result"]
+    await hass.async_block_till_done()
+    hass.config_entries.async_update_entry(
+        entry, options={**entry.options, CONF_PREFER_LOCAL: False}
+    )
+    await hass.async_block_till_done()
+    agent = agent_id(hass, entry)
+
+    async def say(text: str, conversation_id: str | None = None) -> conversation.ConversationResult:
+        return await conversation.async_converse(
+            hass, text, conversation_id, Context(), agent_id=agent
+        )
+
+    r = await say("turn on the kitchen light")
+    assert hass.states.get("light.kitchen_light").state == "on", r.response.speech
+    r = await say("set the living room blinds to 30 percent")
+    assert hass.states.get("cover.living_room_blinds").attributes["current_position"] == 30
+    r = await say("lock the front door")
+    assert hass.states.get("lock.front_door").state == "locked", r.response.speech
+    r = await say("turn off the kitchen light")
+    assert hass.states.get("light.kitchen_light").state == "off"
+    r = await say("turn it back on", r.conversation_id)
+    assert hass.states.get("light.kitchen_light").state == "on", r.response.speech
+    assert hass.states.get("switch.secret_switch").state == "off"  # not exposed
+    assert "Detected blocking call" not in caplog.text
+    assert entry.runtime_data.stats.model_errors == 0
