@@ -133,6 +133,15 @@ DOMAIN_WORDS: Mapping[str, frozenset[str]] = {
     "script": frozenset({"script"}),
 }
 
+# Words that point at one tool of a domain with several ("skip" -> HassMediaNext), beyond the
+# words of the tool's own name.
+TOOL_WORDS: Mapping[str, frozenset[str]] = {
+    "next": frozenset({"skip"}),
+    "previous": frozenset({"rewind"}),
+    "unpause": frozenset({"resume"}),
+    "volume": frozenset({"louder", "quieter"}),
+}
+
 # Words that carry no identity; kept out of matching so "turn on the light" does not match "On Air".
 STOP_WORDS = frozenset(
     {
@@ -510,16 +519,19 @@ def _focused_tools(
     """The tools the sentence points at: core tools, tools of a matched entity's domain, tools
     with a word of their name in the sentence ("timer", "volume", "position")."""
     matched_domains = {e.domain for e in matched}
+    words = sentence | {tool for tool, ws in TOOL_WORDS.items() if ws & sentence}
     out = []
     for t in tools:
         domains = _tool_domains(t)
         name_words = _content_words(snake_case(t.name).replace("_", " "))
-        if (
-            t.name in CORE_TOOLS
-            or (domains is not None and domains & matched_domains)
-            or name_words & sentence
-        ):
+        if t.name in CORE_TOOLS or name_words & words:
             out.append(t)
+        elif domains is not None and domains & matched_domains:
+            # A domain with several tools (a media player has five, ~470 tokens): only those
+            # the sentence names, or none, so that the window keeps room for the entities.
+            siblings = [u for u in tools if _tool_domains(u) == domains]
+            if len(siblings) <= 2:
+                out.append(t)
     return out
 
 

@@ -319,3 +319,18 @@ def test_prompt_package_importable_by_training():
             if isinstance(node, ast.Import | ast.ImportFrom):
                 module = node.module if isinstance(node, ast.ImportFrom) else node.names[0].name
                 assert not (module or "").startswith("homeassistant"), (name, module)
+
+
+def test_media_sentence_gets_only_the_media_tools_it_names():
+    """A media player has five tools (~470 tokens); showing them all left no room for the
+    entities in a 320-token window, so media commands never had their tool. Now a sentence
+    gets the media tools it names (with a few synonyms: "skip" -> next), and "turn on the tv" none."""
+    names = lambda p: [t.name for t in p.tools]  # noqa: E731
+    p = build_prompt("pause the music on the tv", SMALL_HOME, HA_TOOLS, max_encoder_tokens=320)
+    assert "HassMediaPause" in names(p) and "HassSetVolume" not in names(p)
+    p = build_prompt("turn the tv volume up to 40", SMALL_HOME, HA_TOOLS, max_encoder_tokens=320)
+    assert "HassSetVolume" in names(p) and "HassMediaPause" not in names(p)
+    assert any(e.domain == "media_player" for e in p.entities)
+    p = build_prompt("turn on the tv", SMALL_HOME, HA_TOOLS, max_encoder_tokens=320)
+    assert not any(n.startswith("HassMedia") for n in names(p))
+    assert any(e.domain == "media_player" for e in p.entities)
