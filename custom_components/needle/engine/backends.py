@@ -36,8 +36,8 @@ class EncoderState:
     src_ids: np.ndarray  # (S,) int64
     enc: np.ndarray  # (S, d) float32
     key_mask: np.ndarray  # (S,) bool
-    cross_k: Any  # backend-specific: per-layer (KV, hd, S) list (numpy) or stacked array (ORT)
-    cross_v: Any
+    cross_k: list[np.ndarray]  # per decoder layer, (KV, hd, S): pre-transposed for q @ k
+    cross_v: list[np.ndarray]  # per decoder layer, (KV, S, hd)
 
 
 @dataclass
@@ -304,34 +304,39 @@ class OnnxRuntimeBackend:
         self._encoder = ort.InferenceSession(str(bundle.encoder_onnx), options, providers=providers)
         self._decoder = ort.InferenceSession(str(bundle.decoder_onnx), options, providers=providers)
         c = self.config
-        self._empty = np.zeros((c.num_decoder_layers, c.num_kv_heads, 0, c.head_dim), np.float32)
+        layers = range(c.num_decoder_layers)
+        if "past_k_0" not in {i.name for i in self._decoder.get_inputs()}:
+            raise BackendError(
+                "this bundle's ONNX graphs come from an older export (stacked caches); "
+                "re-export it with tools/export_onnx.py, or use the numpy backend"
+            )
+        self._cross_names = [f"cross_{kv}_{i}" for i in layers for kv in "kv"]
+        self._past_names = [f"past_{kv}_{i}" for i in layers for kv in "kv"]
+        self._present_names = [f"present_{kv}_{i}" for i in layers for kv in "kv"]
+        self._encoder_outputs = ["enc", *self._cross_names, "contrastive"]
+        empty_k = np.zeros((c.num_kv_heads, c.head_dim, 0), np.float32)
+        empty_v = np.zeros((c.num_kv_heads, 0, c.head_dim), np.float32)
+        self._empty = [empty_k, empty_v] * c.num_decoder_layers
 
     def _encode(self, ids: np.ndarray) -> tuple[EncoderState, np.ndarray]:
-        enc, cross_k, cross_v, con = self._encoder.run(None, {"src_ids": ids})
-        state = EncoderState(ids, enc, ids != self.config.pad_token_id, cross_k, cross_v)
-        return state, con
+        enc, *cross, con = self._encoder.run(self._encoder_outputs, {"src_ids": ids})
+        key_mask = ids != self.config.pad_token_id
+        return EncoderState(ids, enc, key_mask, cross[0::2], cross[1::2]), con
 
     def encode(self, src_ids: np.ndarray) -> EncoderState:
         return self._encode(check_ids(src_ids, self.config, MAX_ENCODER_TOKENS, "src_ids"))[0]
 
     def start(self, enc: EncoderState) -> DecoderState:
-        return DecoderState(encoder=enc, cache=(self._empty, self._empty))
+        return DecoderState(encoder=enc, cache=self._empty)
 
     def _decode(self, state: DecoderState, tokens: np.ndarray) -> np.ndarray:
         enc = state.encoder
-        past_k, past_v = state.cache
-        logits, present_k, present_v = self._decoder.run(
-            None,
-            {
-                "tokens": tokens,
-                "past_k": past_k,
-                "past_v": past_v,
-                "cross_k": enc.cross_k,
-                "cross_v": enc.cross_v,
-                "src_mask": enc.key_mask,
-            },
-        )
-        state.cache = (present_k, present_v)
+        cross = [a for kv in zip(enc.cross_k, enc.cross_v, strict=True) for a in kv]
+        feeds = {"tokens": tokens, "src_mask": enc.key_mask}
+        feeds.update(zip(self._cross_names, cross, strict=True))
+        feeds.update(zip(self._past_names, state.cache, strict=True))
+        logits, *present = self._decoder.run(["logits", *self._present_names], feeds)
+        state.cache = present
         state.tokens.extend(int(t) for t in tokens)
         return logits
 
