@@ -6,7 +6,10 @@ target is ``calls_json`` of the right calls. A target that the prompt's enums ca
 (an entity the candidate selection dropped) is discarded rather than taught.
 
     .venv/bin/python -m training.generate --n 60000 --out training/data/train.jsonl
-        [--spm training/data/tokenizer.model] [--seed 1]
+        [--spm training/data/tokenizer.model] [--seed 1] [--boost HassMediaNext=4 ...]
+
+``--boost INTENT=FACTOR`` multiplies an intent's share of template sentences: a fine-tuning stage
+that must teach a weak intent more often, without changing the rest of the mix.
 
 One JSON object a line: {"query", "tools", "target", "source", "n_entities"}.
 """
@@ -32,7 +35,7 @@ from custom_components.needle.prompt import (
 
 from . import rules
 from .homes import random_home
-from .sentences import QUESTION_INTENTS, TemplateSampler, call_for
+from .sentences import QUESTION_INTENTS, TemplateSampler, call_for, prefer_exact_name
 
 ROOT = Path(__file__).resolve().parents[1]
 TOOLS_PATH = ROOT / "training/data/assist_tools.json"
@@ -119,7 +122,12 @@ def pick_max_entities(rng: random.Random) -> int:
 
 
 class Generator:
-    def __init__(self, count_tokens: Callable[[str], int] | None, seed: int) -> None:
+    def __init__(
+        self,
+        count_tokens: Callable[[str], int] | None,
+        seed: int,
+        boost: dict[str, float] | None = None,
+    ) -> None:
         self.rng = random.Random(seed)
         self.tools = load_tools()
         self.tool_params = {t.name: {p.name for p in t.params} for t in self.tools}
@@ -128,11 +136,17 @@ class Generator:
         self.intents = [
             i for i in INTENT_WEIGHTS if any(n == i for n, _, _ in self.sampler.templates)
         ]
-        self.weights = [INTENT_WEIGHTS[i] for i in self.intents]
+        boost = boost or {}
+        unknown = set(boost) - set(INTENT_WEIGHTS)
+        if unknown:
+            raise ValueError(f"--boost names unknown intents: {', '.join(sorted(unknown))}")
+        self.weights = [INTENT_WEIGHTS[i] * boost.get(i, 1.0) for i in self.intents]
 
-    def _template(self, home: HomeContext, area: str | None) -> tuple[str, list[ToolCall]] | None:
+    def _template(
+        self, home: HomeContext, area: str | None, intent: str | None = None
+    ) -> tuple[str, list[ToolCall]] | None:
         rng = self.rng
-        intent = rng.choices(self.intents, self.weights)[0]
+        intent = intent or rng.choices(self.intents, self.weights)[0]
         sample = self.sampler.sample(rng, home, area, intent)
         if sample is None:
             return None
@@ -141,7 +155,7 @@ class Generator:
         call = call_for(sample, self.tool_params)
         if call is None:
             return None
-        return sample.text, [call]
+        return sample.text, [prefer_exact_name(sample.text, call, home)]
 
     def one(self) -> Example | None:
         rng = self.rng
@@ -222,8 +236,19 @@ def main() -> None:
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--spm", type=Path, default=None, help="tokenizer to count tokens with")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--boost",
+        nargs="*",
+        default=[],
+        metavar="INTENT=FACTOR",
+        help="multiply these intents' share of template sentences",
+    )
     args = parser.parse_args()
-    gen = Generator(spm_counter(args.spm), args.seed)
+    try:
+        boost = {k: float(v) for k, v in (b.split("=", 1) for b in args.boost)}
+    except ValueError:
+        parser.error("--boost takes INTENT=FACTOR pairs, e.g. HassMediaNext=4")
+    gen = Generator(spm_counter(args.spm), args.seed, boost)
     sources: Counter[str] = Counter()
     with args.out.open("w", encoding="utf-8") as f:
         written = 0
