@@ -1,12 +1,18 @@
 """Speed and memory of the engine's backends at full v1 size (random weights unless --bundle).
 
     python tools/benchmark.py [--bundle DIR] [--backends onnxruntime,numpy] [--precisions fp32,int8]
+        [--ceiling]
 
 For each backend and precision: prefill tok/s (encoder over 512 tokens, cross K/V included),
 steady-state decode tok/s at batch 1, forced tok/s (runs of 8 tokens fed with one ``extend``
 call, as jump-forward decoding does; 0 where a backend has no ``extend``), end-to-end ms for a
 typical request (150 tokens in, 30 out, greedy), load seconds (verify + load) and peak RSS. Each
 configuration runs in a fresh subprocess so its RSS is its own. The last line is a JSON summary.
+
+``--ceiling`` also measures an upper bound: the tok/s onnxruntime would reach if a step were
+nothing but the model's int8 weight matmuls (DynamicQuantizeMatMul, the op int8 bundles use), with
+attention, norms and per-node overhead free. A target above it cannot be met with these kernels
+on this CPU, whatever the graph looks like.
 """
 
 from __future__ import annotations
@@ -122,6 +128,70 @@ def worker(bundle_dir: Path, backend_name: str) -> dict[str, Any]:
     }
 
 
+def matmul_ceiling(threads: int | None = None, repeat: int = 20) -> dict[str, float]:
+    """Prefill and decode tok/s of the v1 size's int8 weight matmuls alone (see the docstring).
+
+    Prefill: every encoder layer's fused q/k/v and output projections, and each decoder layer's
+    cross-attention k/v projection, over 512 tokens. Decode: each decoder layer's fused q/k/v,
+    self-attention output, cross-attention query and output projections, then the tied logits,
+    for one token. The matmuls run as one chain (a Slice keeps the width at d_model), so a run is
+    one ORT call with ORT's own prepacked weights.
+    """
+    import onnxruntime as ort
+    from onnx import TensorProto, helper, numpy_helper
+
+    d, kv = V1["d_model"], V1["d_model"] * V1["num_kv_heads"] // V1["num_heads"]
+    enc, dec, vocab = V1["num_encoder_layers"], V1["num_decoder_layers"], V1["vocab_size"]
+    rng = np.random.default_rng(0)
+
+    def chain_seconds(widths: list[int], rows: int) -> float:
+        nodes, inits, x = [], [], "x"
+        for i, n in enumerate(widths):
+            w = rng.integers(-63, 64, size=(d, n), dtype=np.int8)
+            inits += [
+                numpy_helper.from_array(w, f"w{i}"),
+                numpy_helper.from_array(np.full(n, 1e-3, np.float32), f"s{i}"),
+            ]
+            y = f"y{i}"
+            nodes.append(
+                helper.make_node(
+                    "DynamicQuantizeMatMul", [x, f"w{i}", f"s{i}"], [y], domain="com.microsoft"
+                )
+            )
+            if n != d and i < len(widths) - 1:
+                nodes.append(helper.make_node("Slice", [y, "zero", "width", "one"], [f"z{i}"]))
+                y = f"z{i}"
+            x = y
+        for name, value in (("zero", [0]), ("width", [d]), ("one", [1])):
+            inits.append(numpy_helper.from_array(np.array(value, np.int64), name))
+        graph = helper.make_graph(
+            nodes,
+            "ceiling",
+            [helper.make_tensor_value_info("x", TensorProto.FLOAT, [rows, d])],
+            [helper.make_tensor_value_info(x, TensorProto.FLOAT, [rows, widths[-1]])],
+            inits,
+        )
+        model = helper.make_model(
+            graph,
+            opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid("com.microsoft", 1)],
+        )
+        model.ir_version = 8
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads or 0
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        session = ort.InferenceSession(model.SerializeToString(), options)
+        feed = {"x": rng.standard_normal((rows, d)).astype(np.float32)}
+        session.run(None, feed)
+        return _best(lambda: session.run(None, feed), repeat)
+
+    prefill = [d + 2 * kv, d] * enc + [2 * kv] * dec
+    decode = [d + 2 * kv, d, d, d] * dec + [vocab]
+    return {
+        "prefill_tok_s": round(PREFILL_TOKENS / chain_seconds(prefill, PREFILL_TOKENS), 1),
+        "decode_tok_s": round(1 / chain_seconds(decode, 1), 1),
+    }
+
+
 def make_bundles(root: Path, precisions: list[str]) -> dict[str, Path]:
     """Full-size random bundles (what a real export writes, graphs included)."""
     from custom_components.needle.engine.bundle import write_bundle
@@ -141,6 +211,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--bundle", type=Path, action="append", help="bundle(s) to measure")
     parser.add_argument("--backends", default="onnxruntime,numpy")
     parser.add_argument("--precisions", default="fp32,int8", help="for random bundles")
+    parser.add_argument(
+        "--ceiling", action="store_true", help="also the int8 matmul-only bound (onnxruntime)"
+    )
     parser.add_argument("--worker", nargs=2, metavar=("BUNDLE", "BACKEND"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
@@ -175,7 +248,14 @@ def main(argv: list[str] | None = None) -> int:
             f"{r['load_s']:>7.2f} "
             f"{r['peak_rss_mb']:>11.0f}"
         )
-    print(json.dumps({"results": results}))
+    summary: dict[str, Any] = {"results": results}
+    if args.ceiling:
+        summary["ceiling"] = ceiling = matmul_ceiling()
+        print(
+            f"ceiling (int8 weight matmuls only, onnxruntime): prefill "
+            f"{ceiling['prefill_tok_s']:.0f} tok/s, decode {ceiling['decode_tok_s']:.0f} tok/s"
+        )
+    print(json.dumps(summary))
     return 0 if results else 1
 
 
