@@ -258,10 +258,11 @@ def _error_reason(call: ToolCall, result: dict[str, Any]) -> str:
     if kind in ("MatchFailedError", "NoStatesMatchedError"):
         text = str(result.get("error_text", ""))
         target = _target(call.arguments)
+        one = bool(call.arguments.get("name"))  # else a group: "the lights in the Kitchen"
         if "MatchFailedReason.STATE" in text:
-            return f"{target} is not in a state that allows this"
+            return f"{target} {'is' if one else 'are'} not in a state that allows this"
         if "MatchFailedReason.FEATURE" in text:
-            return f"{target} does not support this"
+            return f"{target} {'does' if one else 'do'} not support this"
         return f"I could not find {target}"
     if kind in ("Invalid", "MultipleInvalid", "InvalidSlotInfo"):
         return "the values were not valid"

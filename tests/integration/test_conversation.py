@@ -118,6 +118,14 @@ async def test_cover_position_climate_lock_media(hass: HomeAssistant, home: dict
     engine.rules["tv volume 50"] = [ToolCall("HassSetVolume", {"name": "TV", "volume_level": 80})]
     r = await ask(hass, entry, "tv volume 50")
     assert speech(r) == "I could not set the volume of TV: TV is not in a state that allows this."
+    engine.rules["living room volume 80"] = [
+        ToolCall("HassSetVolume", {"area": "Living Room", "volume_level": 80})
+    ]
+    r = await ask(hass, entry, "living room volume 80")
+    assert speech(r) == (
+        "I could not set the volume of the devices in the Living Room: "
+        "the devices in the Living Room are not in a state that allows this."
+    )
     assert hass.states.get("media_player.tv").attributes["volume_level"] == 0.5
 
 
