@@ -183,12 +183,21 @@ class Graph:
         x = self.op("Reshape", x, self.ints(0, n, self.c.head_dim))
         return self.op("Transpose", self.norm(x, norm_key, layer), perm=[1, 0, 2])
 
-    def attend(self, q: str, k_t: str, v: str, mask: str) -> str:
-        """q (H, T, hd), k_t (KV, hd, S), v (KV, S, hd), mask broadcast to (KV, G*T, S)."""
+    def bias(self, mask: str) -> str:
+        """A boolean mask as an additive score bias (0 or MASKED), made once per graph.
+
+        ``scores + bias`` equals ``Where(mask, scores, MASKED)`` (float32's min absorbs any
+        score), but a broadcast Add is vectorised where ORT's broadcast Where is not: at 512
+        tokens the encoder's 12 Wheres took ~45 ms of a ~245 ms prefill.
+        """
+        return self.op("Where", mask, self.const(0.0), self.const(MASKED))
+
+    def attend(self, q: str, k_t: str, v: str, bias: str) -> str:
+        """q (H, T, hd), k_t (KV, hd, S), v (KV, S, hd), bias broadcast to (KV, G*T, S)."""
         c = self.c
         qg = self.op("Reshape", q, self.ints(c.num_kv_heads, -1, c.head_dim))
         scores = self.op("Mul", self.op("MatMul", qg, k_t), self.const(1.0 / np.sqrt(c.head_dim)))
-        scores = self.op("Where", mask, scores, self.const(MASKED))
+        scores = self.op("Add", scores, bias)
         out = self.op("MatMul", self.op("Softmax", scores, axis=-1), v)
         out = self.op("Reshape", out, self.ints(c.num_heads, -1, c.head_dim))
         out = self.op("Transpose", out, perm=[1, 0, 2])
@@ -253,7 +262,7 @@ def build_encoder(g: Graph) -> onnx.ModelProto:
     g._names.add("src_ids")
     ids = "src_ids"
     key_mask = g.op("Not", g.op("Equal", ids, g.const(c.pad_token_id, np.int64)))
-    mask = g.op("Unsqueeze", key_mask, g.ints(0))  # (1, S)
+    mask = g.bias(g.op("Unsqueeze", key_mask, g.ints(0)))  # (1, S)
     length = g.op("Shape", ids)
     rope = g.rope_tables(g.const(0, np.int64), g.op("Squeeze", length, g.ints(0)))
     x = g.embed(ids)
@@ -317,8 +326,8 @@ def build_decoder(g: Graph) -> onnx.ModelProto:
     key_pos = g.op("Unsqueeze", g.op("Range", g.const(0, np.int64), total, one), g.ints(0))
     query_pos = g.op("Unsqueeze", g.op("Range", past_len, total, one), g.ints(1))
     causal = g.op("LessOrEqual", key_pos, query_pos)  # (T, P+T)
-    causal = g.op("Tile", causal, g.ints(G, 1))  # rows of grouped queries: g*T + t
-    src_mask = g.op("Unsqueeze", "src_mask", g.ints(0))
+    causal = g.bias(g.op("Tile", causal, g.ints(G, 1)))  # rows of grouped queries: g*T + t
+    src_mask = g.bias(g.op("Unsqueeze", "src_mask", g.ints(0)))
     y = g.embed("tokens")
     present: list[tuple[str, str]] = []
     for i in range(L):
