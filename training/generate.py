@@ -35,7 +35,7 @@ from custom_components.needle.prompt import (
 
 from . import rules
 from .homes import random_home
-from .sentences import QUESTION_INTENTS, TemplateSampler, call_for, prefer_exact_name
+from .sentences import QUESTION_INTENTS, TemplateSampler, call_for
 
 ROOT = Path(__file__).resolve().parents[1]
 TOOLS_PATH = ROOT / "training/data/assist_tools.json"
@@ -155,7 +155,7 @@ class Generator:
         call = call_for(sample, self.tool_params)
         if call is None:
             return None
-        return sample.text, [prefer_exact_name(sample.text, call, home)]
+        return sample.text, [call]
 
     def one(self) -> Example | None:
         rng = self.rng

@@ -237,38 +237,6 @@ def call_for(sample: Sample, tool_params: dict[str, set[str]]) -> ToolCall | Non
     return ToolCall(sample.intent, _ordered(args))
 
 
-_WORDS = re.compile(r"[\w']+")
-
-
-def prefer_exact_name(text: str, call: ToolCall, home: HomeContext) -> ToolCall:
-    """An area call whose words name one of the area's entities exactly targets that entity.
-
-    "Turn off the kitchen lights" comes from both the area template and the name template when a
-    light is called "Kitchen Lights": one sentence, one home, two labels. The model then learned
-    that "<area> lights" means some light whose name starts with the area, and in a kitchen with
-    "Kitchen ceiling" and "Kitchen countertop" it turned off one of them. Exact names win (as they
-    do for people); without one, the area call stands.
-    """
-    args = call.arguments
-    if "name" in args or "area" not in args:
-        return call
-    domains = set(args.get("domain") or ())
-    classes = set(args.get("device_class") or ())
-    said = f" {' '.join(_WORDS.findall(text.casefold()))} "
-    named = [
-        e
-        for e in home.entities
-        if e.area == args["area"]
-        and (not domains or e.domain in domains)
-        and (not classes or e.device_class in classes)
-        and any(f" {n.casefold()} " in said for n in (e.name, *e.aliases))
-    ]
-    if len(named) != 1:
-        return call
-    rest = {k: v for k, v in args.items() if k not in ("area", "floor", "domain", "device_class")}
-    return ToolCall(call.name, _ordered({"name": named[0].name, **rest}))
-
-
 _ORDER = ("name", "area", "floor", "domain", "device_class")
 
 
