@@ -227,3 +227,29 @@ def test_bundle_without_graphs_uses_numpy(tmp_path: Path) -> None:
         load_backend(b, "onnxruntime")
     with pytest.raises(BackendError, match="unknown backend"):
         load_backend(b, "tensorflow")
+
+
+def test_graphs_of_an_older_export_ask_for_a_re_export(tmp_path: Path) -> None:
+    """Graphs with stacked caches (before per-layer inputs) are refused by onnxruntime with a
+    clear message; the same bundle still runs on numpy."""
+    import onnx
+
+    out = write_bundle(random_checkpoint(), tmp_path / "b")
+    path = out / "decoder.onnx"
+    model = onnx.load(str(path), load_external_data=False)
+    for value in model.graph.input:
+        if value.name == "past_k_0":
+            value.name = "past_k"
+    for node in model.graph.node:
+        node.input[:] = ["past_k" if i == "past_k_0" else i for i in node.input]
+    path.write_bytes(model.SerializeToString())
+    manifest = json.loads((out / "needle.json").read_text())
+    manifest["files"]["decoder.onnx"] = {
+        "sha256": bundle_module._sha256(path),
+        "size": path.stat().st_size,
+    }
+    (out / "needle.json").write_text(json.dumps(manifest))
+    b = read_bundle(out)
+    with pytest.raises(BackendError, match="older export"):
+        load_backend(b, "onnxruntime")
+    assert load_backend(b, "numpy").name == "numpy"
