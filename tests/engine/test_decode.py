@@ -9,6 +9,7 @@ weights. Every output must parse with ``parse_calls`` and satisfy the tools' sch
 from __future__ import annotations
 
 import json
+import math
 import random
 import string
 from collections.abc import Sequence
@@ -384,3 +385,92 @@ def test_masks_agree_with_the_automaton(tok: NeedleTokenizer) -> None:
             if data and constraint.advance(state, data) is not None
         }
         assert allowed == brute, text
+
+
+# --- confidence -----------------------------------------------------------------------------
+
+
+class MarginOracle(OracleBackend):
+    """Wants ``target`` like OracleBackend, with the winning logit's lead over every other token
+    given per decoder position (``margins``; ``default`` elsewhere)."""
+
+    def __init__(
+        self, target: Sequence[int], vocab: int, margins: dict[int, float], default: float = 10.0
+    ) -> None:
+        super().__init__(target, vocab)
+        self.margins, self.default = margins, default
+
+    def step(self, state: _State, token: int) -> np.ndarray:
+        logits = super().step(state, token)
+        pos = len(state.tokens) - 1
+        if pos < len(self.target):
+            logits[self.target[pos]] = self.margins.get(pos, self.default)
+        return logits
+
+
+def test_choose_is_the_softmax_over_the_allowed_tokens_only() -> None:
+    from custom_components.needle.engine.decode import choose
+
+    best, prob = choose(np.array([0.0, math.log(3.0)]))
+    assert best == 1 and prob == pytest.approx(0.75)
+    full = np.array([5.0, 0.0, 9.0, math.log(3.0)])
+    allowed = np.array([1, 3])
+    assert choose(full[allowed]) == choose(np.array([0.0, math.log(3.0)]))  # gathered = masked
+
+
+def test_a_call_is_as_confident_as_its_least_sure_free_choice(tok: NeedleTokenizer) -> None:
+    tools = ha_tools()
+    calls = [
+        ToolCall("HassTurnOn", {"name": "Kitchen Light"}),
+        ToolCall("HassTurnOff", {"name": "Bedroom Lamp"}),
+    ]
+    text = calls_json(calls, tools)
+    answer = tok.encode(text)
+    target = [TOOL_CALL, *answer, EOS]
+    sure = MarginOracle(target, tok.vocab_size, {})
+    out = constrained_generate(sure, sure.encode(np.zeros(1)), ToolCallConstraint(tools, tok))
+    assert parse_calls(out.text, tools) == calls
+    assert len(out.call_confidence) == 2 and min(out.call_confidence) > 0.9
+    # the second call's value: make the model hesitate at the token that starts "Bedroom"
+    second = text.index("Bedroom")
+    pieces = [tok.token_bytes[t] or b"" for t in answer]
+    at, pos = len(tok.prefix), 0
+    while at + len(pieces[pos]) <= len(tok.prefix) + second:
+        at += len(pieces[pos])
+        pos += 1
+    weak = MarginOracle(target, tok.vocab_size, {pos + 1: 0.5})  # +1: <tool_call> comes first
+    out2 = constrained_generate(weak, weak.encode(np.zeros(1)), ToolCallConstraint(tools, tok))
+    assert out2.text == text
+    assert out2.call_confidence[0] == pytest.approx(out.call_confidence[0])
+    assert out2.call_confidence[1] < 0.5 < out.call_confidence[1]
+    opens = len(tok.prefix) + text.index(',{"name"')  # the second call's first byte
+    end = len(tok.prefix) + len(text) - 1  # the closing "]" is the stop, not the call
+    touching = [p for a, b, p in out2.free_steps if b > opens and a < end]
+    assert out2.call_confidence[1] == pytest.approx(min(touching))
+
+
+def test_forced_tokens_do_not_count_towards_confidence(tok: NeedleTokenizer) -> None:
+    """Everything after the list opens is forced: a model that is unsure there (it would not be
+    asked) leaves the confidence where its free choices put it."""
+    tools = (
+        ToolSchema("HassTurnOn", "", (ToolParam("name", enum=("Kitchen Light",), required=True),)),
+    )
+    text = calls_json([ToolCall("HassTurnOn", {"name": "Kitchen Light"})], tools)
+    target = [TOOL_CALL, *tok.encode(text), EOS]
+    backend = MarginOracle(target, tok.vocab_size, {1: 10.0, 2: 10.0}, default=0.01)
+    out = constrained_generate(
+        backend, backend.encode(np.zeros(1)), ToolCallConstraint(tools, tok, max_calls=1)
+    )
+    assert out.text == text
+    assert out.forced_tokens > out.argmax_steps
+    assert len(out.free_steps) == out.argmax_steps
+    assert out.call_confidence[0] > 0.9
+
+
+def test_no_call_has_a_stop_confidence(tok: NeedleTokenizer) -> None:
+    tools = ha_tools()
+    target = [TOOL_CALL, *tok.encode("[]"), EOS]
+    backend = MarginOracle(target, tok.vocab_size, {}, default=1.0)
+    out = constrained_generate(backend, backend.encode(np.zeros(1)), ToolCallConstraint(tools, tok))
+    assert out.text == "[]" and out.call_confidence == []
+    assert 0.0 < out.stop_confidence < 0.9

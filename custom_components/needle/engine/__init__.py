@@ -72,6 +72,10 @@ class Generation:
     truncated: bool  # the token cap cut the answer; only the calls closed before it are kept
     argmax_steps: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
+    # One number per call in ``calls`` (same order): the lowest probability of a token the model
+    # chose freely for that call (decode.Decoded.call_confidence). Empty when unconstrained.
+    confidence: tuple[float, ...] = ()
+    stop_confidence: float = 1.0  # of the choice to stop after the last call (or to make none)
 
 
 class NeedleEngine:
@@ -186,6 +190,8 @@ class NeedleEngine:
             seconds=time.perf_counter() - started,
             truncated=out.truncated,
             argmax_steps=out.argmax_steps,
+            confidence=tuple(out.call_confidence[: len(calls)]),
+            stop_confidence=out.stop_confidence,
         )
 
     def info(self) -> dict[str, Any]:

@@ -583,6 +583,24 @@ class Decoded:
     forced_tokens: int = 0  # tokens fed without a choice (jump-forward, single options)
     truncated: bool = False
     calls_closed: list[int] = field(default_factory=list)
+    # Confidence: for each call of ``text`` (in order), the lowest probability the model gave a
+    # token it chose freely inside that call (tool name, keys, values, the call's opening);
+    # forced tokens do not count. 1.0 when a call had no free choice at all.
+    call_confidence: list[float] = field(default_factory=list)
+    # Every free choice: (first byte, end byte) of the token in the answer text, probability.
+    free_steps: list[tuple[int, int, float]] = field(default_factory=list)
+    # Probability of the choice to stop ("]") after the last call, or of "[]" itself.
+    stop_confidence: float = 1.0
+
+
+def choose(scores: np.ndarray) -> tuple[int, float]:
+    """Index of the best of the allowed tokens' logits and its probability, the softmax
+    renormalised over the allowed set only: the mask is part of the model's decision, and the
+    number stays the same whether a backend returns every logit or only the allowed ones."""
+    scores = np.asarray(scores, dtype=np.float64)
+    best = int(np.argmax(scores))
+    total = float(np.exp(scores - scores[best]).sum())
+    return best, (1.0 / total if total > 0 and math.isfinite(total) else 0.0)
 
 
 class _Run:
@@ -608,6 +626,7 @@ class _Run:
         self.result = Decoded(text="", tokens=[])
         self.extend: Callable[..., np.ndarray] | None = getattr(backend, "extend", None)
         self.safe_len = 0  # text length (after the prefix) at the last closed call / "["
+        self.call_spans: list[list[int]] = []  # [first byte, end byte) of each call in text
 
     def feed(self, tokens: list[int]) -> np.ndarray:
         """Feed tokens to the decoder; logits after the last one."""
@@ -623,11 +642,16 @@ class _Run:
         assert data is not None
         state = self.auto
         for b in data:
+            between = state[0] == "T" and state[1][0] == "list" and state[2] == 0
+            if between and b != ord("]"):
+                self.call_spans.append([len(self.text), -1])  # "{" or ",{": a call begins
             state = self.c.step(state, b)  # type: ignore[assignment]
             assert state is not None, "a token outside the grammar was fed"
             self.text.append(b)
             if state[0] == "T" and state[1][0] == "list" and state[2] == 0:
                 self.safe_len = len(self.text)  # "[" or a call's "}}": a place to cut
+                if self.call_spans and self.call_spans[-1][1] < 0:
+                    self.call_spans[-1][1] = len(self.text)
         self.auto = state
         self.answer.append(token)
 
@@ -659,6 +683,24 @@ class _Run:
         ends = self.c.is_final(self.c.advance(self.auto, forced) or ())
         return canonical[k:] if ends else canonical[k:-1]
 
+    def score(self) -> None:
+        """Per-call confidence from the free steps: a token counts for every closed call whose
+        bytes it touches (``}},{"`` both closes one call and opens the next); a free token
+        after the last call (the "]" that stops) goes to ``stop_confidence``."""
+        closed = [(a, b) for a, b in self.call_spans if b >= 0]
+        conf = [1.0] * len(closed)
+        stop = 1.0
+        for start, end, prob in self.result.free_steps:
+            touched = False
+            for i, (a, b) in enumerate(closed):
+                if start < b and end > a:
+                    conf[i] = min(conf[i], prob)
+                    touched = True
+            if not touched and (not closed or start >= closed[-1][1]):
+                stop = min(stop, prob)
+        self.result.call_confidence = conf
+        self.result.stop_confidence = stop
+
     def run(self) -> Decoded:
         logits = self.feed([EOS, TOOL_CALL])
         self.result.forced_tokens += 1  # <tool_call>
@@ -683,11 +725,19 @@ class _Run:
                 token = int(allowed[0])
                 self.result.forced_tokens += 1
             else:
-                token = int(allowed[int(np.argmax(logits[allowed]))])
+                best, prob = choose(logits[allowed])
+                token = int(allowed[best])
                 self.result.argmax_steps += 1
+                start = len(self.text)
+                self.accept(token)
+                self.result.free_steps.append((start, len(self.text), prob))
+                if not self.c.is_final(self.auto):
+                    logits = self.feed([token])
+                continue
             self.accept(token)
             if not self.c.is_final(self.auto):
                 logits = self.feed([token])
+        self.score()
         prefix_len = len(self.tok.prefix)
         if not self.c.is_final(self.auto):
             # out of room: keep the calls that were closed, drop the one being written
