@@ -474,3 +474,65 @@ def test_no_call_has_a_stop_confidence(tok: NeedleTokenizer) -> None:
     out = constrained_generate(backend, backend.encode(np.zeros(1)), ToolCallConstraint(tools, tok))
     assert out.text == "[]" and out.call_confidence == []
     assert 0.0 < out.stop_confidence < 0.9
+
+
+# --- grounded free text ---------------------------------------------------------------------
+
+
+def test_sentence_spans_are_runs_of_the_words_as_written() -> None:
+    from custom_components.needle.engine.decode import sentence_spans
+
+    spans = sentence_spans("Add oat  milk, please!")
+    assert "oat milk" in spans and "Add oat milk, please" in spans and "milk" in spans
+    assert "please!" not in spans and "milk," not in spans and "oat milk please" not in spans
+    assert "rice" not in spans
+    assert sentence_spans("  ") == ()
+
+
+def test_grounded_free_text_is_copied_from_the_sentence(tok: NeedleTokenizer) -> None:
+    """A model that wants to write an item nobody said cannot: the free-text argument may only
+    be a run of the sentence's words, while enums (entity names) are untouched."""
+    from custom_components.needle.engine.decode import sentence_spans
+
+    tools = ha_tools()
+    sentence = "complete apples on my shopping list"
+    wanted = [ToolCall("HassListAddItem", {"item": "rice", "name": "Shopping List"})]
+    target = [TOOL_CALL, *tok.encode(calls_json(wanted, tools)), EOS]
+    backend = OracleBackend(target, tok.vocab_size)
+    ungrounded = constrained_generate(
+        backend, backend.encode(np.zeros(1)), ToolCallConstraint(tools, tok)
+    )
+    assert parse_calls(ungrounded.text, tools) == wanted  # today's failure, reproduced
+    backend = OracleBackend(target, tok.vocab_size)
+    grounded = constrained_generate(
+        backend, backend.encode(np.zeros(1)), ToolCallConstraint(tools, tok, grounding=sentence)
+    )
+    for call in parse_calls(grounded.text, tools):
+        if "item" in call.arguments:
+            assert call.arguments["item"] in sentence_spans(sentence)
+    spans = set(sentence_spans(sentence))
+    for seed in range(40):
+        backend = RandomBackend(tok.vocab_size, seed)
+        out = constrained_generate(
+            backend,
+            backend.encode(np.zeros(1)),
+            ToolCallConstraint(tools, tok, max_calls=3, grounding=sentence),
+        )
+        calls = parse_calls(out.text, tools)
+        check_calls(calls, tools, 3)
+        for call in calls:
+            if "item" in call.arguments:
+                assert call.arguments["item"] in spans, call
+
+
+def test_grounded_oracle_copies_the_said_item(tok: NeedleTokenizer) -> None:
+    tools = ha_tools()
+    calls = [ToolCall("HassListAddItem", {"item": "oat milk", "name": "Shopping List"})]
+    text = calls_json(calls, tools)
+    backend = OracleBackend([TOOL_CALL, *tok.encode(text), EOS], tok.vocab_size)
+    out = constrained_generate(
+        backend,
+        backend.encode(np.zeros(1)),
+        ToolCallConstraint(tools, tok, grounding="add oat milk to the shopping list"),
+    )
+    assert out.text == text and parse_calls(out.text, tools) == calls

@@ -152,10 +152,12 @@ class NeedleEngine:
         max_calls: int = DEFAULT_MAX_CALLS,
         constrained: bool = True,
         max_tokens: int = MAX_DECODER_TOKENS - 3,
+        grounding: str | None = None,
     ) -> Generation:
         """Answer ``query`` with calls of ``tools`` (blocking). Constrained decoding always
         yields valid calls (``[]`` when the model makes none); unconstrained output that does
-        not parse raises GenerationError."""
+        not parse raises GenerationError. ``grounding`` (the user's own sentence) limits
+        free-text arguments to runs of its words (``decode.sentence_spans``)."""
         import numpy as np
 
         from .decode import ToolCallConstraint, constrained_generate, unconstrained_generate
@@ -170,7 +172,9 @@ class NeedleEngine:
         try:
             enc = self.backend.encode(np.asarray(src, dtype=np.int64))
             if constrained:
-                constraint = ToolCallConstraint(tools, self.tokenizer, max_calls=max_calls)
+                constraint = ToolCallConstraint(
+                    tools, self.tokenizer, max_calls=max_calls, grounding=grounding
+                )
                 out = constrained_generate(self.backend, enc, constraint, max_tokens=max_tokens)
             else:
                 out = unconstrained_generate(self.backend, enc, self.tokenizer, max_tokens)

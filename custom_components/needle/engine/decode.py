@@ -111,11 +111,40 @@ class _Tool:
     required: int  # bitmask over params
 
 
-def _compile_param(p: ToolParam) -> _Param | None:
-    """None when no value could ever be written (an empty enum, an empty range)."""
+_EDGE_PUNCTUATION = ".,!?;:\"'()[]{}"
+MAX_SPAN_WORDS = 16  # a list item or timer name is a few words; a whole sentence is not one
+
+
+def sentence_spans(sentence: str) -> tuple[str, ...]:
+    """Every run of consecutive words of ``sentence``, as written (inner punctuation kept,
+    punctuation at the run's edges dropped, spaces collapsed): the only values a free-text
+    argument may take when decoding is grounded. "add oat milk, please" -> "add", "add oat",
+    "oat milk", "milk", "oat milk, please", ..."""
+    found = []
+    for m in re.finditer(r"\S+", " ".join(sentence.split())):
+        word = m.group().strip(_EDGE_PUNCTUATION)
+        if word:
+            lead = len(m.group()) - len(m.group().lstrip(_EDGE_PUNCTUATION))
+            found.append((m.start() + lead, m.start() + lead + len(word)))
+    text = " ".join(sentence.split())
+    spans: dict[str, None] = {}
+    for i, (start, _) in enumerate(found):
+        for _, end in found[i : i + MAX_SPAN_WORDS]:
+            span = text[start:end].strip(_EDGE_PUNCTUATION)
+            if span and len(_json(span)) - 2 <= MAX_STRING_BYTES:
+                spans[span] = None
+    return tuple(spans)
+
+
+def _compile_param(p: ToolParam, spans: tuple[str, ...] | None = None) -> _Param | None:
+    """None when no value could ever be written (an empty enum, an empty range). With
+    ``spans``, a free-text parameter may only copy one of them (grounded decoding)."""
     lo = -math.inf if p.minimum is None else float(p.minimum)
     hi = math.inf if p.maximum is None else float(p.maximum)
-    enum = tuple(dict.fromkeys(_json(str(v)) for v in p.enum)) if p.enum is not None else None
+    values = p.enum
+    if values is None and spans is not None and p.type not in _NOT_TEXT:
+        values = spans
+    enum = tuple(dict.fromkeys(_json(str(v)) for v in values)) if values is not None else None
     kind = p.type
     if kind in ("integer", "number"):
         compiled = _Param(_json(p.name), kind, None, lo, hi, p.required)
@@ -132,10 +161,13 @@ def _compile_param(p: ToolParam) -> _Param | None:
     return _Param(_json(p.name), kind, enum, lo, hi, p.required)
 
 
-def _compile_tool(tool: ToolSchema) -> _Tool | None:
+_NOT_TEXT = frozenset({"integer", "number", "boolean", "array"})
+
+
+def _compile_tool(tool: ToolSchema, spans: tuple[str, ...] | None = None) -> _Tool | None:
     params: list[_Param] = []
     for p in tool.params:
-        compiled = _compile_param(p)
+        compiled = _compile_param(p, spans)
         if compiled is None:
             if p.required:
                 return None  # a call could never be completed
@@ -172,16 +204,21 @@ class ToolCallConstraint:
         *,
         max_calls: int = DEFAULT_MAX_CALLS,
         max_string_bytes: int = MAX_STRING_BYTES,
+        grounding: str | None = None,
     ) -> None:
+        """``grounding``: the user's sentence; when given, every free-text argument (a list
+        item, a timer name, a search) must be a run of its words (``sentence_spans``), so the
+        model can copy what was said but never write what was not."""
         if max_calls < 0:
             raise ValueError("max_calls must be >= 0")
+        spans = sentence_spans(grounding) if grounding is not None else None
         self.tokenizer = tokenizer
         self.max_calls = max_calls
         self.max_string_bytes = max_string_bytes
         self.tools: list[_Tool] = []
         seen: set[bytes] = set()
         for tool in tools:
-            compiled = _compile_tool(tool)
+            compiled = _compile_tool(tool, spans)
             if compiled is not None and compiled.name not in seen:
                 seen.add(compiled.name)
                 self.tools.append(compiled)
