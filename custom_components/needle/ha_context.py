@@ -26,8 +26,8 @@ from homeassistant.helpers import (
     floor_registry as fr,
 )
 from homeassistant.helpers import llm
-from voluptuous_openapi import convert
 
+from .compat import model_tool_name, string_aliases, to_openapi
 from .engine.schema import ToolParam, ToolSchema
 from .prompt import AreaInfo, EntityInfo, FloorInfo, HomeContext
 
@@ -65,7 +65,7 @@ def async_home_context(hass: HomeAssistant, assistant: str = ASSISTANT) -> HomeC
         aliases: tuple[str, ...] = ()
         area_id: str | None = None
         if (entry := entity_reg.async_get(state.entity_id)) is not None:
-            aliases = tuple(sorted(a for a in entry.aliases if a))
+            aliases = string_aliases(entry.aliases)
             area_id = entry.area_id
             if area_id is None and entry.device_id:
                 device = device_reg.async_get(entry.device_id)
@@ -99,19 +99,39 @@ def async_device_area(hass: HomeAssistant, device_id: str | None) -> str | None:
 
 
 def tools_from_assist_api(api_instance: llm.APIInstance) -> list[ToolSchema]:
-    """Each LLM tool of the API instance as a ``ToolSchema`` (HA's names and argument names)."""
-    return [tool_schema(tool, api_instance.custom_serializer) for tool in api_instance.tools]
+    """Each LLM tool of the API instance as a ``ToolSchema``, under the name the model was
+    trained on (``intent__HassTurnOn`` -> ``HassTurnOn``) with HA's argument names.
+
+    If two tools come to the same name, the first is kept: ``ha_tool_names`` maps calls back to
+    that one.
+    """
+    tools: dict[str, ToolSchema] = {}
+    for tool in api_instance.tools:
+        name = model_tool_name(tool.name)
+        if name not in tools:
+            tools[name] = tool_schema(tool, api_instance.custom_serializer)
+    return list(tools.values())
+
+
+def ha_tool_names(api_instance: llm.APIInstance) -> dict[str, str]:
+    """Model tool name -> the name HA calls the tool by in this release."""
+    names: dict[str, str] = {}
+    for tool in api_instance.tools:
+        names.setdefault(model_tool_name(tool.name), tool.name)
+    return names
 
 
 def tool_schema(tool: llm.Tool, custom_serializer: Any = None) -> ToolSchema:
-    """Convert one tool's voluptuous parameters with HA's own OpenAPI converter."""
-    schema = convert(tool.parameters, custom_serializer=custom_serializer)
+    """Convert one tool's parameters with HA's own OpenAPI converter."""
+    schema = to_openapi(tool.parameters, custom_serializer=custom_serializer)
     required = set(schema.get("required", ()))
     params = tuple(
         _param(name, prop, name in required)
         for name, prop in (schema.get("properties") or {}).items()
     )
-    return ToolSchema(name=tool.name, description=tool.description or "", params=params)
+    return ToolSchema(
+        name=model_tool_name(tool.name), description=tool.description or "", params=params
+    )
 
 
 def _param(name: str, prop: dict[str, Any], required: bool) -> ToolParam:

@@ -24,6 +24,8 @@ from homeassistant.helpers import floor_registry as fr
 from homeassistant.setup import async_setup_component
 from pytest_homeassistant_custom_component.common import setup_test_component_platform
 
+from custom_components.needle.compat import registry_aliases
+
 
 class VLight(LightEntity):
     _attr_supported_color_modes: ClassVar[set[ColorMode]] = {ColorMode.BRIGHTNESS}
@@ -92,9 +94,12 @@ class VCover(CoverEntity):
         self.async_write_ha_state()
 
 
+# HA 2026.x reads climate temperatures from ``_attr_native_*`` (the old names raise for core code).
+_CLIMATE_PREFIX = "_attr_native_" if hasattr(ClimateEntity, "native_target_temperature") else "_attr_"
+
+
 class VClimate(ClimateEntity):
     _attr_should_poll = False
-    _attr_temperature_unit = UnitOfTemperature.CELSIUS
     _attr_hvac_modes: ClassVar[list[HVACMode]] = [HVACMode.HEAT, HVACMode.OFF]
     _attr_hvac_mode = HVACMode.HEAT
     _attr_supported_features = ClimateEntityFeature.TARGET_TEMPERATURE
@@ -102,11 +107,12 @@ class VClimate(ClimateEntity):
     def __init__(self, uid: str, name: str) -> None:
         self._attr_unique_id = uid
         self._attr_name = name
-        self._attr_target_temperature = 19.0
-        self._attr_current_temperature = 18.0
+        setattr(self, _CLIMATE_PREFIX + "temperature_unit", UnitOfTemperature.CELSIUS)
+        setattr(self, _CLIMATE_PREFIX + "target_temperature", 19.0)
+        setattr(self, _CLIMATE_PREFIX + "current_temperature", 18.0)
 
     async def async_set_temperature(self, **kwargs: Any) -> None:
-        self._attr_target_temperature = kwargs["temperature"]
+        setattr(self, _CLIMATE_PREFIX + "target_temperature", kwargs["temperature"])
         self.async_write_ha_state()
 
 
@@ -208,7 +214,7 @@ async def async_setup_home(hass: HomeAssistant) -> dict[str, Any]:
     registry = er.async_get(hass)
     for entity_id, (_cls, _name, area, exposed, aliases) in HOME.items():
         registry.async_update_entity(
-            entity_id, area_id=area_ids[area] if area else None, aliases=set(aliases)
+            entity_id, area_id=area_ids[area] if area else None, aliases=registry_aliases(aliases)
         )
         async_expose_entity(hass, "conversation", entity_id, exposed)
     await hass.async_block_till_done()

@@ -46,6 +46,8 @@ from homeassistant.helpers.entity_component import EntityComponent
 from homeassistant.setup import async_setup_component
 from homeassistant.util import slugify
 
+from custom_components.needle.compat import registry_aliases
+
 from .home import EntitySpec, Home
 
 _LOGGER = logging.getLogger(__name__)
@@ -290,6 +292,35 @@ class VLock(VirtualEntity, LockEntity):
         await self._changed()
 
 
+# HA 2026.x renamed the climate temperatures to ``native_*`` (the old ``_attr_`` names now raise
+# for core callers); the virtual thermostat writes whichever this HA reads.
+_CLIMATE_NATIVE = hasattr(ClimateEntity, "native_target_temperature")
+
+
+def _climate_attr(name: str) -> str:
+    """``_attr_`` name of a climate temperature field (``target_temperature``, ...) in this HA."""
+    return f"_attr_native_{name}" if _CLIMATE_NATIVE else f"_attr_{name}"
+
+
+# Fixture attribute -> entity field. Every one is set (None when the fixture has none), so that
+# HA never reads a field the entity left unset ('no attribute __attr_fan_mode').
+_CLIMATE_FIELDS = {
+    "temperature": _climate_attr("target_temperature"),
+    "target_temp_high": _climate_attr("target_temperature_high"),
+    "target_temp_low": _climate_attr("target_temperature_low"),
+    "current_temperature": _climate_attr("current_temperature"),
+    "current_humidity": "_attr_current_humidity",
+    "target_humidity": "_attr_target_humidity",
+    "fan_mode": "_attr_fan_mode",
+    "fan_modes": "_attr_fan_modes",
+    "preset_mode": "_attr_preset_mode",
+    "preset_modes": "_attr_preset_modes",
+    "swing_mode": "_attr_swing_mode",
+    "swing_modes": "_attr_swing_modes",
+    "hvac_action": "_attr_hvac_action",
+}
+
+
 class VClimate(VirtualEntity, ClimateEntity):
     _enable_turn_on_off_backwards_compatibility = False  # HA < 2025.1 asks; newer ignore it
 
@@ -302,45 +333,57 @@ class VClimate(VirtualEntity, ClimateEntity):
         elif state is not None or getattr(self, "_attr_hvac_mode", None) is None:
             self._attr_hvac_mode = self._attr_hvac_modes[-1]
         unit = attrs.get("temperature_unit") or attrs.get("unit_of_measurement")
-        self._attr_temperature_unit = (
-            UnitOfTemperature.FAHRENHEIT if unit == "°F" else UnitOfTemperature.CELSIUS
+        setattr(
+            self,
+            _climate_attr("temperature_unit"),
+            UnitOfTemperature.FAHRENHEIT if unit == "°F" else UnitOfTemperature.CELSIUS,
         )
-        for key, attr in (
-            ("temperature", "_attr_target_temperature"),
-            ("target_temp_high", "_attr_target_temperature_high"),
-            ("target_temp_low", "_attr_target_temperature_low"),
-            ("current_temperature", "_attr_current_temperature"),
-            ("current_humidity", "_attr_current_humidity"),
-            ("fan_mode", "_attr_fan_mode"),
-            ("fan_modes", "_attr_fan_modes"),
-            ("preset_mode", "_attr_preset_mode"),
-            ("preset_modes", "_attr_preset_modes"),
-        ):
+        first = not getattr(self, "_fields_set", False)
+        for key, attr in _CLIMATE_FIELDS.items():
             if key in attrs:
-                setattr(self, attr, attrs[key])
-        default = ClimateEntityFeature.TARGET_TEMPERATURE
+                value = attrs[key]
+                setattr(self, attr, list(value) if isinstance(value, tuple) else value)
+            elif first:
+                setattr(self, attr, None)
+        self._fields_set = True
+        feature = ClimateEntityFeature
+        default = feature.TARGET_TEMPERATURE
         if len(self._modes) > 1 and "off" in self._modes:
-            default |= ClimateEntityFeature.TURN_OFF | ClimateEntityFeature.TURN_ON
-        if getattr(self, "_attr_fan_modes", None):
-            default |= ClimateEntityFeature.FAN_MODE
-        if getattr(self, "_attr_preset_modes", None):
-            default |= ClimateEntityFeature.PRESET_MODE
+            default |= feature.TURN_OFF | feature.TURN_ON
+        for keys, bit in (
+            (("fan_modes",), feature.FAN_MODE),
+            (("preset_modes",), feature.PRESET_MODE),
+            (("swing_modes",), feature.SWING_MODE),
+            (("target_temp_high", "target_temp_low"), feature.TARGET_TEMPERATURE_RANGE),
+            (("target_humidity",), feature.TARGET_HUMIDITY),
+        ):
+            if any(attrs.get(k) is not None for k in keys):
+                default |= bit
         self._attr_supported_features = ClimateEntityFeature(_features(attrs, default))
         # A virtual thermostat takes any sensible number unless the fixture gives its range
         # (HA's default 7-35 °C would refuse fixtures written in °F).
         self._attr_min_temp = attrs.get("min_temp", getattr(self, "_attr_min_temp", None) or 0)
         self._attr_max_temp = attrs.get("max_temp", getattr(self, "_attr_max_temp", None) or 100)
-        if getattr(self, "_attr_target_temperature", None) is None:
-            self._attr_target_temperature = 20.0
+        target = _CLIMATE_FIELDS["temperature"]
+        if getattr(self, target, None) is None and not (
+            self._attr_supported_features & feature.TARGET_TEMPERATURE_RANGE
+        ):
+            setattr(self, target, 20.0)
 
     async def async_set_temperature(self, **kwargs: Any) -> None:
-        if "temperature" in kwargs:
-            self._attr_target_temperature = kwargs["temperature"]
-        if "target_temp_high" in kwargs:
-            self._attr_target_temperature_high = kwargs["target_temp_high"]
-            self._attr_target_temperature_low = kwargs["target_temp_low"]
+        for key in ("temperature", "target_temp_high", "target_temp_low"):
+            if key in kwargs:
+                setattr(self, _CLIMATE_FIELDS[key], kwargs[key])
         if (mode := kwargs.get("hvac_mode")) is not None:
             self._attr_hvac_mode = HVACMode(mode)
+        await self._changed()
+
+    async def async_set_humidity(self, humidity: int) -> None:
+        self._attr_target_humidity = humidity
+        await self._changed()
+
+    async def async_set_swing_mode(self, swing_mode: str) -> None:
+        self._attr_swing_mode = swing_mode
         await self._changed()
 
     async def async_set_hvac_mode(self, hvac_mode: HVACMode) -> None:
@@ -425,18 +468,38 @@ class VMediaPlayer(VirtualEntity, MediaPlayerEntity):
 
 class VVacuum(VirtualEntity, StateVacuumEntity):
     def apply(self, state: str | None, attrs: dict[str, Any]) -> None:
-        self._attr_supported_features = VacuumEntityFeature(
-            _features(
-                attrs,
-                VacuumEntityFeature.START | VacuumEntityFeature.PAUSE | VacuumEntityFeature.STOP
-                | VacuumEntityFeature.RETURN_HOME | VacuumEntityFeature.STATE,
-            )
+        default = (
+            VacuumEntityFeature.START | VacuumEntityFeature.PAUSE | VacuumEntityFeature.STOP
+            | VacuumEntityFeature.RETURN_HOME | VacuumEntityFeature.STATE
         )  # fmt: skip
+        speeds = attrs.get("fan_speed_list", getattr(self, "_attr_fan_speed_list", None))
+        if speeds:
+            default |= VacuumEntityFeature.FAN_SPEED
+        self._attr_fan_speed_list = list(speeds or [])
+        self._attr_fan_speed = attrs.get("fan_speed", getattr(self, "_attr_fan_speed", None))
+        if attrs.get("battery_level") is not None:
+            default |= VacuumEntityFeature.BATTERY
+        self._attr_battery_level = attrs.get(
+            "battery_level", getattr(self, "_attr_battery_level", None)
+        )
+        self._attr_supported_features = VacuumEntityFeature(_features(attrs, default))
         if state is not None:
             try:
                 self._attr_activity = VacuumActivity(state)
             except ValueError:
                 self._attr_activity = None
+        elif not hasattr(self, "_attr_activity"):
+            self._attr_activity = None
+
+    async def async_set_fan_speed(self, fan_speed: str, **kwargs: Any) -> None:
+        self._attr_fan_speed = fan_speed
+        await self._changed()
+
+    async def async_locate(self, **kwargs: Any) -> None:
+        await self._changed()
+
+    async def async_clean_spot(self, **kwargs: Any) -> None:
+        await self._to(VacuumActivity.CLEANING)
 
     async def _to(self, activity: VacuumActivity) -> None:
         self._attr_activity = activity
@@ -667,7 +730,7 @@ async def async_build_home(hass: HomeAssistant, home: Home) -> VirtualHome:
         registry.async_update_entity(
             spec.entity_id,
             area_id=vhome.area_ids.get(spec.area) if spec.area else None,
-            aliases=set(spec.aliases),
+            aliases=registry_aliases(spec.aliases),
         )
         async_expose_entity(hass, "conversation", spec.entity_id, spec.exposed)
     await hass.async_block_till_done()
