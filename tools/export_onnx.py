@@ -1,7 +1,7 @@
 """Convert an official Needle v1 checkpoint into a bundle, or check a bundle against reference outputs.
 
     python tools/export_onnx.py CHECKPOINT.pkl [--tokenizer TOKENIZER.model|tokenizer.json] \
-        --out BUNDLE_DIR [--int8]
+        --out BUNDLE_DIR [--precision fp32|int8|int4] [--int8]
     python tools/export_onnx.py --check BUNDLE_DIR --reference EXPECTED.npz \
         [--backend onnxruntime|numpy]
 
@@ -67,7 +67,7 @@ def export(args: argparse.Namespace) -> int:
         checkpoint,
         args.out,
         tokenizer_json=tokenizer_json,
-        int8=args.int8,
+        precision=args.precision or ("int8" if args.int8 else "fp32"),
         provenance=provenance,
         prompt=prompt or None,
     )
@@ -131,7 +131,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("checkpoint", nargs="?", type=Path, help="official v1 .pkl checkpoint")
     parser.add_argument("--tokenizer", type=Path, help="SentencePiece .model or tokenizer.json")
     parser.add_argument("--out", type=Path, help="bundle folder to create")
-    parser.add_argument("--int8", action="store_true", help="int8 weights (per-channel scales)")
+    parser.add_argument(
+        "--precision",
+        choices=["fp32", "int8", "int4"],
+        help="weights: fp32, int8 (per-channel scales) or int4 (blocks of 32, MatMulNBits)",
+    )
+    parser.add_argument("--int8", action="store_true", help="the same as --precision int8")
     parser.add_argument(
         "--prompt-tokens", type=int, help="encoder window the model was trained with (needle.json)"
     )

@@ -52,10 +52,11 @@ def small_checkpoint() -> Checkpoint:
 
 @pytest.fixture(scope="session")
 def random_bundles(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """fp32 and int8 bundles (with graphs) of one random model."""
+    """fp32, int8 and int4 bundles (with graphs) of one random model."""
     root = tmp_path_factory.mktemp("random-bundles")
     ckpt = random_checkpoint(seed=7)
     return {
         "fp32": write_bundle(ckpt, root / "fp32"),
         "int8": write_bundle(ckpt, root / "int8", int8=True),
+        "int4": write_bundle(ckpt, root / "int4", precision="int4"),
     }

@@ -19,13 +19,14 @@ from custom_components.needle.engine.backends import (
 from custom_components.needle.engine.bundle import read_bundle
 
 
-@pytest.mark.parametrize("precision", ["fp32", "int8"])
-def test_shared_tensors_are_in_both_graphs(random_bundles: dict[str, Path], precision: str) -> None:
-    """The names handed to both sessions must be the exporter's, or sharing silently stops."""
+@pytest.mark.parametrize("precision", ["fp32", "int8", "int4"])
+def test_shared_tensors_are_in_every_graph(random_bundles: dict[str, Path], precision: str) -> None:
+    """The names handed to the sessions must be the exporter's, or sharing silently stops."""
     bundle = read_bundle(random_bundles[precision])
     shared = {graph_name(k) for k in SHARED_TENSORS if k in bundle.tensors}
     assert "embedding.embedding" in shared
-    for path in (bundle.encoder_onnx, bundle.decoder_onnx):
+    assert bundle.logits_onnx is not None
+    for path in (bundle.encoder_onnx, bundle.decoder_onnx, bundle.logits_onnx):
         model = onnx.load(str(path), load_external_data=False)
         assert shared <= {t.name for t in model.graph.initializer}, path
 

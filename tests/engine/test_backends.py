@@ -28,7 +28,7 @@ def _greedy(backend, src: np.ndarray, steps: int) -> tuple[list[int], np.ndarray
     return tokens, np.stack(logits)
 
 
-@pytest.mark.parametrize("precision", ["fp32", "int8"])
+@pytest.mark.parametrize("precision", ["fp32", "int8", "int4"])
 def test_numpy_and_onnxruntime_agree(random_bundles, precision: str) -> None:
     bundle = read_bundle(random_bundles[precision])
     numpy_backend = load_backend(bundle, "numpy")
@@ -40,7 +40,7 @@ def test_numpy_and_onnxruntime_agree(random_bundles, precision: str) -> None:
         src = _src(rng, length, pad)
         tgt = np.concatenate([[1, 4], rng.integers(6, 300, size=30)])
         a, b = numpy_backend, ort_backend
-        tol = 1e-3 if precision == "fp32" else 0.1  # int8: activations quantized only in ORT
+        tol = 1e-3 if precision == "fp32" else 0.1  # int8/4: activations quantized only in ORT
         np.testing.assert_allclose(a.encoder_output(src), b.encoder_output(src), atol=tol)
         np.testing.assert_allclose(a.contrastive(src), b.contrastive(src), atol=tol)
         np.testing.assert_allclose(a.teacher_forced(src, tgt), b.teacher_forced(src, tgt), atol=tol)

@@ -129,7 +129,7 @@ def test_manifest_contents(exported) -> None:
     assert m["special_ids"] == {"pad": 0, "eos": 1, "bos": 2, "unk": 3, "tool_call": 4, "tools": 5}
     assert m["provenance"]["source"] == "small.pkl"
     assert len(m["provenance"]["source_sha256"]) == 64
-    assert set(m["files"]) == {"weights.bin", "encoder.onnx", "decoder.onnx"}
+    assert set(m["files"]) == {"weights.bin", "encoder.onnx", "decoder.onnx", "logits.onnx"}
     assert b.tokenizer_path is None and b.has_graphs
     emb = b.tensors["embedding/embedding"]
     assert emb.dtype == "int8" and b.tensors[emb.scale].shape == (8192,)

@@ -17,10 +17,10 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from .bundle import SCALE_SUFFIX, Bundle
+from .bundle import INT4_BLOCK, LOGITS_ONNX, SCALE_SUFFIX, Bundle, int4_codes
 from .checkpoint import expected_shapes
 from .config import MAX_DECODER_TOKENS, MAX_ENCODER_TOKENS, ModelConfig
-from .numpy_model import Encoded, NumpyModel
+from .numpy_model import GATHER_FRACTION, Encoded, NumpyModel
 
 BACKENDS = ("onnxruntime", "numpy")
 
@@ -57,7 +57,10 @@ class Backend(Protocol):
     """What decoding needs of a backend.
 
     Both backends also offer ``extend(state, tokens) -> (T, V) logits`` (several tokens in one
-    pass); decoding uses it when present, so it is not part of this protocol.
+    pass); decoding uses it when present, so it is not part of this protocol. Both also set
+    ``gathers_rows = True``: ``step`` and ``extend`` then take ``rows`` (vocabulary ids) and
+    return only those logits, ``(len(rows),)`` or ``(T, len(rows))``, the same numbers as the
+    full projection's columns (an empty ``rows`` skips the projection: nothing will be read).
     """
 
     name: str
@@ -92,6 +95,19 @@ def _check_step(state: DecoderState, token: int, config: ModelConfig) -> int:
     if not 0 <= token < config.vocab_size:
         raise ValueError(f"token {token} is outside the vocabulary")
     return token
+
+
+def check_rows(rows: np.ndarray | None, config: ModelConfig) -> np.ndarray | None:
+    """Vocabulary ids as a 1-D int64 array (may be empty), or a ValueError; None stays None."""
+    if rows is None:
+        return None
+    arr = np.asarray(rows)
+    if arr.ndim != 1 or (arr.size and arr.dtype.kind not in "iu"):
+        raise ValueError("rows must be a 1-D sequence of token ids")
+    arr = arr.astype(np.int64)
+    if arr.size and (arr.min() < 0 or arr.max() >= config.vocab_size):
+        raise ValueError(f"rows holds ids outside the vocabulary (0..{config.vocab_size - 1})")
+    return arr
 
 
 def _check_extend(state: DecoderState, tokens: np.ndarray, config: ModelConfig) -> np.ndarray:
@@ -197,6 +213,7 @@ class NumpyBackend:
     """
 
     name = "numpy"
+    gathers_rows = True
 
     def __init__(
         self, config: ModelConfig, params: Mapping[str, np.ndarray], *, single_thread: bool = True
@@ -223,19 +240,26 @@ class NumpyBackend:
     def start(self, enc: EncoderState) -> DecoderState:
         return DecoderState(encoder=enc, cache=self.model.new_cache())
 
-    def _decode(self, state: DecoderState, tokens: np.ndarray) -> np.ndarray:
+    def _decode(
+        self, state: DecoderState, tokens: np.ndarray, rows: np.ndarray | None = None
+    ) -> np.ndarray:
         with self._blas():
-            logits = self.model.decode(self._encoded(state.encoder), state.cache, tokens)
+            logits = self.model.decode(self._encoded(state.encoder), state.cache, tokens, rows)
         state.tokens.extend(tokens.tolist())
         return logits
 
-    def step(self, state: DecoderState, token: int) -> np.ndarray:
+    def step(self, state: DecoderState, token: int, rows: np.ndarray | None = None) -> np.ndarray:
+        """Feed one token: its logits (V,), or for ``rows`` only those (see ``Backend``)."""
         token = _check_step(state, token, self.config)
-        return self._decode(state, np.array([token], dtype=np.int64))[0]
+        rows = check_rows(rows, self.config)
+        return self._decode(state, np.array([token], dtype=np.int64), rows)[0]
 
-    def extend(self, state: DecoderState, tokens: np.ndarray) -> np.ndarray:
+    def extend(
+        self, state: DecoderState, tokens: np.ndarray, rows: np.ndarray | None = None
+    ) -> np.ndarray:
         """Feed several tokens in one pass (a forced stretch): logits (T, V) after each."""
-        return self._decode(state, _check_extend(state, tokens, self.config))
+        ids = _check_extend(state, tokens, self.config)
+        return self._decode(state, ids, check_rows(rows, self.config))
 
     def teacher_forced(self, src_ids: np.ndarray, tgt_ids: np.ndarray) -> np.ndarray:
         tgt = check_ids(tgt_ids, self.config, MAX_DECODER_TOKENS, "tgt_ids")
@@ -250,8 +274,60 @@ class NumpyBackend:
         return self.model.contrastive(self._encoded(self.encode(src_ids)))
 
 
-# Bundle tensors that both the encoder and the decoder graph read.
+# Bundle tensors that more than one graph reads (the embedding: encoder, decoder, logits).
 SHARED_TENSORS = ("embedding/embedding", "embedding/embedding" + SCALE_SUFFIX)
+
+
+class RowLogits:
+    """Logits of a few vocabulary rows from the decoder's ``hidden``, in numpy, with the
+    arithmetic of the logits graph's kernel, so they equal its columns (to ~1e-6).
+
+    fp32: ``hidden @ E[rows].T`` (the graph's Gemm). int8: ``DynamicQuantizeMatMul`` quantizes
+    all of ``hidden`` to uint8 with one scale and zero point, multiplies exactly in integers and
+    scales by ``a_scale * w_scale``; done here the same way (the integer products are exact in
+    float64). int4: ``MatMulNBits`` at accuracy level 4 quantizes each row's blocks of 32 to int8
+    (scale = max |x| / 127, round half to even), multiplies each block exactly in integers and
+    adds ``dot * a_scale * w_scale`` over the blocks; done here the same way.
+    """
+
+    def __init__(self, bundle: Bundle) -> None:
+        key = "embedding/embedding"
+        self.precision = bundle.precision
+        self.table = bundle.raw(key)
+        self.scale = bundle.raw(key + SCALE_SUFFIX) if bundle.precision != "fp32" else None
+        self.vocab = bundle.config.vocab_size
+
+    def __call__(self, hidden: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        if self.precision == "fp32":
+            return hidden @ np.asarray(self.table[rows]).T
+        if self.precision == "int8":
+            return self._int8(hidden, rows)
+        return self._int4(hidden, rows)
+
+    def _int8(self, hidden: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        x = np.asarray(hidden, dtype=np.float32)
+        low = min(np.float32(0), x.min())
+        high = max(np.float32(0), x.max())
+        scale = np.float32(1) if high == low else np.float32((high - low) / np.float32(255))
+        zero = np.rint(np.clip(np.float32(0) - low / scale, 0, 255))
+        q = np.clip(np.rint(x / scale) + zero, 0, 255) - zero
+        acc = q.astype(np.float64) @ self.table[rows].astype(np.float64).T
+        assert self.scale is not None
+        return acc.astype(np.float32) * (scale * np.asarray(self.scale[rows]))
+
+    def _int4(self, hidden: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        assert self.scale is not None
+        w_scale = np.asarray(self.scale[rows])  # (R, blocks)
+        blocks = w_scale.shape[-1]
+        x = np.zeros((hidden.shape[0], blocks * INT4_BLOCK), dtype=np.float32)
+        x[:, : hidden.shape[1]] = hidden
+        x = x.reshape(-1, blocks, INT4_BLOCK)
+        a_scale = np.abs(x).max(-1) / np.float32(127)
+        inverse = np.divide(np.float32(1), a_scale, out=np.zeros_like(a_scale), where=a_scale != 0)
+        qa = np.rint(x * inverse[..., None])  # (T, blocks, 32), exact small integers
+        qw = int4_codes(self.table[rows]).reshape(len(rows), blocks, INT4_BLOCK)
+        dots = np.einsum("tbk,rbk->trb", qa, qw.astype(np.float32))  # exact: |dot| <= 32512
+        return (dots * (a_scale[:, None, :] * w_scale[None])).sum(-1, dtype=np.float32)
 
 
 def graph_name(key: str) -> str:
@@ -271,6 +347,7 @@ class OnnxRuntimeBackend:
     """The exported ONNX graphs in onnxruntime: encoder once per request, decoder per token."""
 
     name = "onnxruntime"
+    gathers_rows = True
 
     def __init__(self, bundle: Bundle, *, threads: int | None = None) -> None:
         if not bundle.has_graphs:
@@ -310,6 +387,16 @@ class OnnxRuntimeBackend:
                 "this bundle's ONNX graphs come from an older export (stacked caches); "
                 "re-export it with tools/export_onnx.py, or use the numpy backend"
             )
+        # Exports since the logits graph end the decoder in "hidden"; older ones in "logits"
+        # (their gathered rows are columns of the full logits: right, but no faster).
+        self._head: Any = None
+        self._rows: RowLogits | None = None
+        if "hidden" in {o.name for o in self._decoder.get_outputs()}:
+            if bundle.logits_onnx is None:
+                raise BackendError(f"this bundle's decoder needs {LOGITS_ONNX}, which is missing")
+            self._head = ort.InferenceSession(str(bundle.logits_onnx), options, providers=providers)
+            self._rows = RowLogits(bundle)
+        self._first_output = "hidden" if self._head is not None else "logits"
         self._cross_names = [f"cross_{kv}_{i}" for i in layers for kv in "kv"]
         self._past_names = [f"past_{kv}_{i}" for i in layers for kv in "kv"]
         self._present_names = [f"present_{kv}_{i}" for i in layers for kv in "kv"]
@@ -329,24 +416,39 @@ class OnnxRuntimeBackend:
     def start(self, enc: EncoderState) -> DecoderState:
         return DecoderState(encoder=enc, cache=self._empty)
 
-    def _decode(self, state: DecoderState, tokens: np.ndarray) -> np.ndarray:
+    def _decode(
+        self, state: DecoderState, tokens: np.ndarray, rows: np.ndarray | None = None
+    ) -> np.ndarray:
         enc = state.encoder
         cross = [a for kv in zip(enc.cross_k, enc.cross_v, strict=True) for a in kv]
         feeds = {"tokens": tokens, "src_mask": enc.key_mask}
         feeds.update(zip(self._cross_names, cross, strict=True))
         feeds.update(zip(self._past_names, state.cache, strict=True))
-        logits, *present = self._decoder.run(["logits", *self._present_names], feeds)
+        out, *present = self._decoder.run([self._first_output, *self._present_names], feeds)
         state.cache = present
         state.tokens.extend(int(t) for t in tokens)
-        return logits
+        if self._head is None:  # an older export: out is the logits
+            return out if rows is None else out[:, rows]
+        if rows is not None and len(rows) * GATHER_FRACTION <= self.config.vocab_size:
+            if not len(rows):
+                return np.zeros((len(tokens), 0), dtype=np.float32)
+            assert self._rows is not None
+            return self._rows(out, rows)
+        logits = self._head.run(["logits"], {"hidden": out})[0]
+        return logits if rows is None else logits[:, rows]
 
-    def step(self, state: DecoderState, token: int) -> np.ndarray:
+    def step(self, state: DecoderState, token: int, rows: np.ndarray | None = None) -> np.ndarray:
+        """Feed one token: its logits (V,), or for ``rows`` only those (see ``Backend``)."""
         token = _check_step(state, token, self.config)
-        return self._decode(state, np.array([token], dtype=np.int64))[0]
+        rows = check_rows(rows, self.config)
+        return self._decode(state, np.array([token], dtype=np.int64), rows)[0]
 
-    def extend(self, state: DecoderState, tokens: np.ndarray) -> np.ndarray:
+    def extend(
+        self, state: DecoderState, tokens: np.ndarray, rows: np.ndarray | None = None
+    ) -> np.ndarray:
         """Feed several tokens in one run (a forced stretch): logits (T, V) after each."""
-        return self._decode(state, _check_extend(state, tokens, self.config))
+        ids = _check_extend(state, tokens, self.config)
+        return self._decode(state, ids, check_rows(rows, self.config))
 
     def teacher_forced(self, src_ids: np.ndarray, tgt_ids: np.ndarray) -> np.ndarray:
         tgt = check_ids(tgt_ids, self.config, MAX_DECODER_TOKENS, "tgt_ids")

@@ -11,6 +11,15 @@ Layout::
 
 int8 bundles store the projection kernels and the embedding as int8 with one float32 scale per
 output channel (per layer and output column of a kernel, per vocabulary row of the embedding).
+
+int4 bundles store the same tensors as 4-bit codes in blocks of ``INT4_BLOCK`` (32) input values,
+laid out exactly as onnxruntime's ``com.microsoft.MatMulNBits`` reads its weight, so the graphs
+point at the bytes in ``weights.bin`` unchanged: a kernel (.., K in, N out) is stored transposed
+as uint8 (.., N, ceil(K / 32), 16), two codes a byte (the even input index in the low nibble),
+with one float32 scale per output channel and block (.., N, ceil(K / 32)); the embedding (V, d)
+is already one row per output channel (the tied logits) and is stored as (V, ceil(d / 32), 16).
+A code c stands for ``(c - 8) * scale`` (symmetric, the zero point is MatMulNBits' default 8);
+K is padded with zeros to whole blocks.
 """
 
 from __future__ import annotations
@@ -47,11 +56,22 @@ WEIGHTS = "weights.bin"
 TOKENIZER = "tokenizer.json"
 ENCODER_ONNX = "encoder.onnx"
 DECODER_ONNX = "decoder.onnx"
+LOGITS_ONNX = "logits.onnx"  # the tied output projection, its own graph (see onnx_graph)
 ALIGN = 4096  # tensor offsets in weights.bin: page-aligned so every slice can be mapped
 SCALE_SUFFIX = ":scale"
 CREATED_BY = "needle engine bundle writer 1"
 DEFAULT_LICENSE = "MIT (Needle v1 architecture and weights format, Cactus Compute)"
-_DTYPES = {"float32": np.float32, "int8": np.int8}
+_DTYPES = {"float32": np.float32, "int8": np.int8, "uint8": np.uint8}
+PRECISIONS = ("fp32", "int8", "int4")
+INT4_BLOCK = 32  # input values per 4-bit block (one scale each): MatMulNBits' block_size
+# needle.json "quantization" of int4 bundles: what a reader needs to know to decode the codes.
+INT4_QUANTIZATION = {
+    "bits": 4,
+    "block_size": INT4_BLOCK,
+    "symmetric": True,
+    "zero_point": 8,
+    "layout": "com.microsoft.MatMulNBits",
+}
 
 
 class BundleError(ValueError):
@@ -84,6 +104,59 @@ def quantize(w: np.ndarray, axis: int) -> tuple[np.ndarray, np.ndarray]:
     return q, scale
 
 
+def int4_quantize(w: np.ndarray, name: str) -> tuple[np.ndarray, np.ndarray]:
+    """Blockwise symmetric 4-bit codes, packed two a byte, in MatMulNBits' layout (module doc).
+
+    Each block's scale is its largest-magnitude value over -8, so that value is exact (code 0)
+    and the 16 codes span the block: the rounding onnxruntime's own 4-bit quantizer uses.
+    """
+    rows = np.asarray(w, dtype=np.float32)
+    if quant_axis(name) == -2:  # a kernel (.., K, N): one row per output channel
+        rows = np.swapaxes(rows, -1, -2)
+    k = rows.shape[-1]
+    blocks = -(-k // INT4_BLOCK)
+    padded = np.zeros((*rows.shape[:-1], blocks * INT4_BLOCK), dtype=np.float32)
+    padded[..., :k] = rows
+    padded = padded.reshape(*rows.shape[:-1], blocks, INT4_BLOCK)
+    peak = np.take_along_axis(padded, np.abs(padded).argmax(-1)[..., None], -1)[..., 0]
+    scale = np.where(peak != 0, peak / -8.0, 1.0).astype(np.float32)
+    codes = np.clip(np.rint(padded / scale[..., None]) + 8, 0, 15).astype(np.uint8)
+    packed = codes[..., 0::2] | (codes[..., 1::2] << 4)
+    return np.ascontiguousarray(packed, dtype=np.uint8), scale
+
+
+def int4_codes(packed: np.ndarray) -> np.ndarray:
+    """Packed bytes (.., blocks, 16) -> signed codes (.., blocks * 32) as int8 (-8..7)."""
+    packed = np.asarray(packed, dtype=np.uint8)
+    codes = np.empty((*packed.shape[:-1], packed.shape[-1] * 2), dtype=np.int8)
+    codes[..., 0::2] = packed & 15
+    codes[..., 1::2] = packed >> 4
+    codes -= 8
+    return codes.reshape(*packed.shape[:-2], -1)
+
+
+def int4_dequantize(
+    packed: np.ndarray, scale: np.ndarray, shape: tuple[int, ...], name: str
+) -> np.ndarray:
+    """The float32 tensor of checkpoint shape ``shape`` that int4 codes and scales stand for."""
+    codes = int4_codes(packed).astype(np.float32)
+    values = codes.reshape(*scale.shape, INT4_BLOCK) * np.asarray(scale)[..., None]
+    kernel = quant_axis(name) == -2
+    k = shape[-2] if kernel else shape[-1]
+    rows = values.reshape(*scale.shape[:-1], -1)[..., :k]
+    return np.ascontiguousarray(np.swapaxes(rows, -1, -2) if kernel else rows)
+
+
+def int4_shapes(name: str, shape: tuple[int, ...]) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """Stored (packed, scale) shapes of an int4 tensor whose checkpoint shape is ``shape``."""
+    if quant_axis(name) == -2:
+        lead, k, n = shape[:-2], shape[-2], shape[-1]
+    else:
+        lead, n, k = shape[:-2], shape[-2], shape[-1]
+    blocks = -(-k // INT4_BLOCK)
+    return (*lead, n, blocks, INT4_BLOCK // 2), (*lead, n, blocks)
+
+
 def quant_axis(name: str) -> int:
     """The axis a scale spans: kernels (.., in, out) reduce over in; the embedding over d."""
     return -1 if name == "embedding/embedding" else -2
@@ -104,7 +177,8 @@ class TensorEntry:
     shape: tuple[int, ...]
     offset: int
     nbytes: int
-    scale: str | None = None  # name of the float32 scale tensor of an int8 tensor
+    scale: str | None = None  # name of the float32 scale tensor of an int8 or int4 tensor
+    block_size: int | None = None  # int4 only: input values per scale (see the module doc)
 
 
 @dataclass(frozen=True)
@@ -119,6 +193,7 @@ class Bundle:
     tokenizer_path: Path | None
     encoder_onnx: Path | None
     decoder_onnx: Path | None
+    logits_onnx: Path | None = None  # exports before the separate logits graph have none
     _cache: dict[str, np.ndarray] = field(default_factory=dict, repr=False, compare=False)
 
     @property
@@ -130,7 +205,7 @@ class Bundle:
         return self.path / WEIGHTS
 
     def raw(self, name: str) -> np.ndarray:
-        """One stored tensor as it is on disk (int8 or float32), memory-mapped, read-only."""
+        """One stored tensor as it is on disk (float32, int8, packed int4), memory-mapped."""
         entry = self.tensors[name]
         if not entry.shape:
             return np.fromfile(self.weights_path, _DTYPES[entry.dtype], 1, offset=entry.offset)[
@@ -145,12 +220,14 @@ class Bundle:
         )
 
     def param(self, name: str) -> np.ndarray:
-        """A checkpoint parameter as float32 (int8 tensors dequantized with their scales)."""
+        """A checkpoint parameter as float32 (int8/int4 tensors dequantized with their scales)."""
         entry = self.tensors[name]
         value = self.raw(name)
         if entry.scale is None:
             return value
         scale = np.asarray(self.raw(entry.scale))
+        if entry.block_size is not None:
+            return int4_dequantize(value, scale, expected_shapes(self.config)[name], name)
         return value.astype(np.float32) * np.expand_dims(scale, quant_axis(name))
 
     def params(self) -> dict[str, np.ndarray]:
@@ -179,7 +256,7 @@ class Bundle:
 
 
 def _write_weights(
-    path: Path, params: dict[str, np.ndarray], int8: bool
+    path: Path, params: dict[str, np.ndarray], precision: str
 ) -> tuple[list[dict[str, Any]], dict[str, np.ndarray]]:
     """Write every tensor aligned; return the index and the arrays as written."""
     index: list[dict[str, Any]] = []
@@ -187,8 +264,11 @@ def _write_weights(
     arrays: list[tuple[str, np.ndarray, str | None]] = []
     for name, value in params.items():
         value = np.asarray(value, dtype=np.float32)
-        if int8 and is_quantized(name):
-            q, scale = quantize(value, quant_axis(name))
+        if precision != "fp32" and is_quantized(name):
+            if precision == "int4":
+                q, scale = int4_quantize(value, name)
+            else:
+                q, scale = quantize(value, quant_axis(name))
             arrays.append((name, q, name + SCALE_SUFFIX))
             arrays.append((name + SCALE_SUFFIX, scale, None))
         else:
@@ -209,6 +289,8 @@ def _write_weights(
             }
             if scale:
                 entry["scale"] = scale
+                if precision == "int4":
+                    entry["block_size"] = INT4_BLOCK
             index.append(entry)
             written[name] = value
             offset += data.nbytes
@@ -224,8 +306,11 @@ def write_bundle(
     provenance: dict[str, Any] | None = None,
     graphs: bool | None = None,
     prompt: dict[str, int] | None = None,
+    precision: str | None = None,
 ) -> Path:
     """Convert a validated checkpoint into a bundle folder (blocking).
+
+    ``precision`` is one of ``PRECISIONS`` (``int8=True`` is the older spelling of "int8").
 
     ``prompt`` records how the model was trained to be prompted (``max_encoder_tokens``,
     ``max_entities``): a model trained on short windows reads long ones badly, so the
@@ -235,6 +320,9 @@ def write_bundle(
     when complete, so a failure leaves nothing that looks like a bundle. ``graphs`` None means
     "write the ONNX graphs when the onnx package is importable".
     """
+    precision = precision or ("int8" if int8 else "fp32")
+    if precision not in PRECISIONS:
+        raise BundleError(f"precision {precision!r} is not one of {PRECISIONS}")
     out = Path(out_dir)
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise BundleError(f"{out} already exists and is not an empty folder")
@@ -257,7 +345,7 @@ def write_bundle(
     tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.", suffix=".partial"))
     try:
         tmp.chmod(0o755)  # mkdtemp makes it private; a bundle is ordinary readable data
-        index, written = _write_weights(tmp / WEIGHTS, checkpoint.params, int8)
+        index, written = _write_weights(tmp / WEIGHTS, checkpoint.params, precision)
         files = [WEIGHTS]
         if tokenizer_json is not None:
             (tmp / TOKENIZER).write_text(tokenizer_json, encoding="utf-8")
@@ -265,8 +353,8 @@ def write_bundle(
         if graphs:
             from .onnx_graph import write_graphs
 
-            write_graphs(tmp, checkpoint.config, index, written, int8=int8)
-            files += [ENCODER_ONNX, DECODER_ONNX]
+            write_graphs(tmp, checkpoint.config, index, written, precision=precision)
+            files += [ENCODER_ONNX, DECODER_ONNX, LOGITS_ONNX]
         prov = {
             "source": None,
             "source_sha256": checkpoint.sha256 or None,
@@ -290,7 +378,8 @@ def write_bundle(
                 "max_decoder_tokens": MAX_DECODER_TOKENS,
             },
             **({"prompt": dict(prompt)} if prompt else {}),
-            "precision": "int8" if int8 else "fp32",
+            "precision": precision,
+            **({"quantization": INT4_QUANTIZATION} if precision == "int4" else {}),
             "tensors": index,
             "files": {
                 name: {"sha256": _sha256(tmp / name), "size": (tmp / name).stat().st_size}
@@ -318,6 +407,7 @@ def _entry(raw: Any) -> TensorEntry:
             offset=int(raw["offset"]),
             nbytes=int(raw["nbytes"]),
             scale=raw.get("scale"),
+            block_size=None if raw.get("block_size") is None else int(raw["block_size"]),
         )
     except (KeyError, TypeError, ValueError) as err:
         raise BundleError(f"bad tensor entry in {MANIFEST}: {raw!r}") from err
@@ -352,7 +442,7 @@ def read_bundle(path: str | os.PathLike[str], verify: bool = True) -> Bundle:
     except (KeyError, TypeError, ConfigError) as err:
         raise BundleError(f"bad model config in {MANIFEST}: {err}") from err
     precision = manifest.get("precision")
-    if precision not in ("fp32", "int8"):
+    if precision not in PRECISIONS:
         raise BundleError(f"unknown precision {precision!r}")
     files = manifest.get("files")
     if not isinstance(files, dict) or WEIGHTS not in files:
@@ -378,8 +468,13 @@ def read_bundle(path: str | os.PathLike[str], verify: bool = True) -> Bundle:
         entry = tensors.get(name)
         if entry is None:
             raise BundleError(f"tensor {name} is missing from the bundle")
+        if precision == "int4" and is_quantized(name):
+            _check_int4(name, shape, entry, tensors)
+            continue
         if entry.shape != shape:
             raise BundleError(f"tensor {name} has shape {entry.shape}, expected {shape}")
+        if entry.block_size is not None or entry.dtype == "uint8":
+            raise BundleError(f"tensor {name} is stored as int4 in a {precision} bundle")
         if entry.scale is not None:
             scale = tensors.get(entry.scale)
             axis = quant_axis(name) % len(shape)
@@ -391,6 +486,8 @@ def read_bundle(path: str | os.PathLike[str], verify: bool = True) -> Bundle:
         return root / name if name in files else None
 
     encoder, decoder = optional(ENCODER_ONNX), optional(DECODER_ONNX)
+    if precision == "int4" and encoder and decoder and not optional(LOGITS_ONNX):
+        raise BundleError(f"this int4 bundle lists no {LOGITS_ONNX}")
     return Bundle(
         path=root,
         manifest=manifest,
@@ -400,4 +497,20 @@ def read_bundle(path: str | os.PathLike[str], verify: bool = True) -> Bundle:
         tokenizer_path=optional(TOKENIZER),
         encoder_onnx=encoder if decoder else None,
         decoder_onnx=decoder if encoder else None,
+        logits_onnx=optional(LOGITS_ONNX) if encoder and decoder else None,
     )
+
+
+def _check_int4(
+    name: str, shape: tuple[int, ...], entry: TensorEntry, tensors: dict[str, TensorEntry]
+) -> None:
+    """An int4 tensor's codes and scales have exactly the shapes its checkpoint shape implies."""
+    packed_shape, scale_shape = int4_shapes(name, shape)
+    if entry.dtype != "uint8" or entry.shape != packed_shape or entry.block_size != INT4_BLOCK:
+        raise BundleError(
+            f"int4 tensor {name} is stored as {entry.dtype} {entry.shape} (block "
+            f"{entry.block_size}), expected uint8 {packed_shape} (block {INT4_BLOCK})"
+        )
+    scale = tensors.get(entry.scale or "")
+    if scale is None or scale.shape != scale_shape or scale.dtype != "float32":
+        raise BundleError(f"tensor {name} has a missing or misshaped scale")

@@ -25,6 +25,9 @@ MASKED = np.finfo(np.float32).min  # what masked scores become before the softma
 ENC = "encoder/layers/EncoderBlock_0"
 DEC = "decoder/layers/DecoderBlock_0"
 _EPS = np.float32(NORM_EPS)
+# Gathering rows pays while they are under this fraction of the vocabulary (1 / 4); past it a
+# copy of the rows costs more than the full product it replaces.
+GATHER_FRACTION = 4
 
 
 def norm(x: np.ndarray, scale: np.ndarray) -> np.ndarray:
@@ -321,8 +324,19 @@ class NumpyModel:
         c = self.config
         return KVCache(c.num_decoder_layers, c.num_kv_heads, c.head_dim, capacity)
 
-    def decode(self, encoded: Encoded, cache: KVCache, tokens: np.ndarray) -> np.ndarray:
-        """Feed T new tokens after the cached ones (causal); append them; logits (T, V)."""
+    def decode(
+        self,
+        encoded: Encoded,
+        cache: KVCache,
+        tokens: np.ndarray,
+        rows: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """Feed T new tokens after the cached ones (causal); append them; logits (T, V).
+
+        ``rows`` (vocabulary ids): only those logits, (T, len(rows)), the same numbers as the
+        full projection's columns. A step whose grammar allows a few tokens reads a few rows
+        of the embedding instead of all of it (16 MB at v1 size, fp32).
+        """
         c = self.config
         H, KV, hd = c.num_heads, c.num_kv_heads, c.head_dim
         ids = np.asarray(tokens, dtype=np.int64).reshape(-1)
@@ -347,7 +361,11 @@ class NumpyModel:
             out = self._attend(q, encoded.cross_k[i], encoded.cross_v[i], cross_mask, T)
             y = y + self.cross_gate[i] * (out @ ca.w_out)
         cache.length = P + T
-        return scaled_norm(y, self.dec_final) @ self.embedding.T
+        hidden = scaled_norm(y, self.dec_final)
+        if rows is None or len(rows) * GATHER_FRACTION > c.vocab_size:
+            logits = hidden @ self.embedding.T
+            return logits if rows is None else logits[:, rows]
+        return hidden @ self.embedding[rows].T
 
     def teacher_forced(self, src_ids: np.ndarray, tgt_ids: np.ndarray) -> np.ndarray:
         """Logits (T, V) for every target position in one pass."""

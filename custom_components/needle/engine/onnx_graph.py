@@ -7,14 +7,20 @@ tiny per-layer constants (norm scales as ``1 + s``, gates as ``sigmoid(g)``) are
 Encoder: ``src_ids (S,)`` -> ``enc (S, d)``, per decoder layer i ``cross_k_i (KV, hd, S)``
 (pre-transposed for the score matmul) and ``cross_v_i (KV, S, hd)``, ``contrastive (C,)``.
 Decoder: ``tokens (T,)``, per layer ``past_k_i (KV, hd, P)`` (keys pre-transposed too),
-``past_v_i (KV, P, hd)``, ``cross_k_i``, ``cross_v_i``, and ``src_mask (S,) bool`` -> ``logits
-(T, V)``, ``present_k_i (KV, hd, P+T)``, ``present_v_i (KV, P+T, hd)``. Positions continue from
-P, so the same graph serves one step (T = 1) and a teacher-forced pass.
+``past_v_i (KV, P, hd)``, ``cross_k_i``, ``cross_v_i``, and ``src_mask (S,) bool`` -> ``hidden
+(T, d)`` (the final-normed state), ``present_k_i (KV, hd, P+T)``, ``present_v_i (KV, P+T, hd)``.
+Positions continue from P, so the same graph serves one step (T = 1) and a teacher-forced pass.
+Logits: ``hidden (T, d)`` -> ``logits (T, V)``, the tied output projection in a graph of its own,
+because onnxruntime runs every node of a graph whichever outputs are asked for: a step whose
+grammar allows a few tokens computes those rows from ``hidden`` instead (see backends) and never
+runs this graph. (Exports before this one end the decoder in ``logits``; backends read both.)
 
 Caches are per layer, not stacked: a stacked input is sliced (copied) per layer on every step,
 which at S = 150 cost a decoding step ~0.6 ms of copying, more than its attention.
 int8 bundles use ``com.microsoft.DynamicQuantizeMatMul`` (per-column scales) for every
-projection and the tied logits.
+projection and the tied logits; int4 bundles ``com.microsoft.MatMulNBits`` (bits 4, block 32,
+``accuracy_level`` 4: activations quantized to int8 per block, integer dot products), whose
+weight layout is the bundle's, and unpack the embedding rows they look up with a few integer ops.
 """
 
 from __future__ import annotations
@@ -26,13 +32,14 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-from .bundle import DECODER_ONNX, ENCODER_ONNX, SCALE_SUFFIX, WEIGHTS
+from .bundle import DECODER_ONNX, ENCODER_ONNX, INT4_BLOCK, LOGITS_ONNX, SCALE_SUFFIX, WEIGHTS
 from .config import ModelConfig
 from .numpy_model import DEC, ENC, MASKED, NORM_EPS, sigmoid
 
 OPSET = 17
 MS_DOMAIN = "com.microsoft"
 EXTERNAL_MIN_BYTES = 4096  # smaller slices are inlined: not worth an external reference
+INT4_ACCURACY_LEVEL = 4  # MatMulNBits: int8 compute, the fast CPU kernels
 
 
 class Graph:
@@ -43,12 +50,12 @@ class Graph:
         config: ModelConfig,
         index: list[dict[str, Any]],
         arrays: dict[str, np.ndarray],
-        int8: bool,
+        precision: str,
     ) -> None:
         self.c = config
         self.index = {e["name"]: e for e in index}
         self.arrays = arrays
-        self.int8 = int8
+        self.precision = precision
         self.nodes: list[onnx.NodeProto] = []
         self.inits: list[onnx.TensorProto] = []
         self._names: set[str] = set()
@@ -119,18 +126,59 @@ class Graph:
     def matmul(self, x: str, keys: list[str], layer: int) -> str:
         """x @ [W_1 | W_2 | ...] for one layer: fused into one matmul (folded at load)."""
         ws = [self.weight(k, layer) for k in keys]
-        w = ws[0] if len(ws) == 1 else self.op("Concat", *ws, axis=1)
-        if not self.int8:
+        int4 = self.precision == "int4"  # weights stored (N, blocks, 16): output rows first
+        w = ws[0] if len(ws) == 1 else self.op("Concat", *ws, axis=0 if int4 else 1)
+        if self.precision == "fp32":
             return self.op("MatMul", x, w)
         scales = [self.weight(k + SCALE_SUFFIX, layer) for k in keys]
         s = scales[0] if len(scales) == 1 else self.op("Concat", *scales, axis=0)
+        if int4:
+            n = sum(int(self.arrays[k].shape[1]) for k in keys)
+            return self.matmul_nbits(x, w, s, n)
         return self.op("DynamicQuantizeMatMul", x, w, s, domain=MS_DOMAIN)
+
+    def matmul_nbits(self, x: str, w: str, scales: str, n: int) -> str:
+        """x (.., d) @ a 4-bit weight of n output channels (the bundle's int4 layout)."""
+        return self.op(
+            "MatMulNBits",
+            x,
+            w,
+            scales,
+            domain=MS_DOMAIN,
+            K=self.c.d_model,
+            N=n,
+            bits=4,
+            block_size=INT4_BLOCK,
+            accuracy_level=INT4_ACCURACY_LEVEL,
+        )
+
+    def unpack_int4(self, rows: str, scales: str) -> str:
+        """Gathered packed rows (T, blocks, 16) uint8 and their scales (T, blocks) -> (T, d).
+
+        Integer ops only (opset 17 has no 4-bit types): each byte holds the even input index
+        in its low nibble, the odd one in its high nibble; a code c stands for (c - 8) * scale.
+        """
+        x = self.op("Cast", rows, to=TensorProto.INT32)
+        sixteen = self.const(16, np.int32)
+        lo = self.op("Unsqueeze", self.op("Mod", x, sixteen), self.ints(-1))
+        hi = self.op("Unsqueeze", self.op("Div", x, sixteen), self.ints(-1))
+        codes = self.op("Reshape", self.op("Concat", lo, hi, axis=-1), self.ints(0, 0, INT4_BLOCK))
+        values = self.op("Sub", self.op("Cast", codes, to=TensorProto.FLOAT), self.const(8.0))
+        values = self.op("Mul", values, self.op("Unsqueeze", scales, self.ints(-1)))
+        flat = self.op("Reshape", values, self.ints(0, -1))
+        if -(-self.c.d_model // INT4_BLOCK) * INT4_BLOCK == self.c.d_model:
+            return flat
+        zero, d = self.ints(0), self.ints(self.c.d_model)
+        return self.op("Slice", flat, zero, d, self.ints(1))
 
     def embed(self, ids: str) -> str:
         key = "embedding/embedding"
         table = self.weight(key)
         rows = self.op("Gather", table, ids, axis=0)
-        if self.int8:
+        if self.precision == "int4":
+            scale = self.op("Gather", self.weight(key + SCALE_SUFFIX), ids, axis=0)
+            rows = self.unpack_int4(rows, scale)
+        elif self.precision == "int8":
             scale = self.op("Gather", self.weight(key + SCALE_SUFFIX), ids, axis=0)
             rows = self.op(
                 "Mul",
@@ -141,8 +189,11 @@ class Graph:
 
     def logits(self, h: str) -> str:
         key = "embedding/embedding"
-        if not self.int8:
+        if self.precision == "fp32":
             return self.op("Gemm", h, self.weight(key), transB=1)
+        if self.precision == "int4":
+            scales = self.weight(key + SCALE_SUFFIX)
+            return self.matmul_nbits(h, self.weight(key), scales, self.c.vocab_size)
         table_t = self.op("Transpose", self.weight(key), perm=[1, 0])  # folded at load
         return self.op(
             "DynamicQuantizeMatMul", h, table_t, self.weight(key + SCALE_SUFFIX), domain=MS_DOMAIN
@@ -245,7 +296,7 @@ class Graph:
     ) -> onnx.ModelProto:
         graph = helper.make_graph(self.nodes, name, inputs, outputs, self.inits)
         opsets = [helper.make_opsetid("", OPSET)]
-        if self.int8:
+        if self.precision != "fp32":
             opsets.append(helper.make_opsetid(MS_DOMAIN, 1))
         model = helper.make_model(graph, opset_imports=opsets, producer_name="needle-export")
         model.ir_version = 8
@@ -347,9 +398,9 @@ def build_decoder(g: Graph) -> onnx.ModelProto:
         y = g.gated(
             y, f"{DEC}/cross_attn_gate", i, g.matmul(out, [f"{DEC}/cross_attn/out_proj/kernel"], i)
         )
-    logits = g.logits(g.norm(y, "decoder/ZCRMSNorm_0/scale"))
+    hidden = g.norm(y, "decoder/ZCRMSNorm_0/scale")
     F = TensorProto.FLOAT
-    outputs = [(logits, _tensor("logits", F, ["T", c.vocab_size]))]
+    outputs = [(hidden, _tensor("hidden", F, ["T", c.d_model]))]
     for i, (k_t, v) in enumerate(present):
         outputs.append((k_t, _tensor(f"present_k_{i}", F, [KV, hd, "P+T"])))
         outputs.append((v, _tensor(f"present_v_{i}", F, [KV, "P+T", hd])))
@@ -367,17 +418,35 @@ def build_decoder(g: Graph) -> onnx.ModelProto:
     return g.model(inputs, [o for _, o in outputs], "needle_decoder")
 
 
+def build_logits(g: Graph) -> onnx.ModelProto:
+    """hidden (T, d) -> logits (T, V): the tied output projection alone."""
+    g._names.add("hidden")
+    logits = g.logits("hidden")
+    g.nodes.append(helper.make_node("Identity", [logits], ["logits"]))
+    F = TensorProto.FLOAT
+    return g.model(
+        [_tensor("hidden", F, ["T", g.c.d_model])],
+        [_tensor("logits", F, ["T", g.c.vocab_size])],
+        "needle_logits",
+    )
+
+
 def write_graphs(
     out_dir: Path,
     config: ModelConfig,
     index: list[dict[str, Any]],
     arrays: dict[str, np.ndarray],
     *,
-    int8: bool,
+    precision: str,
 ) -> None:
-    """Write encoder.onnx and decoder.onnx next to weights.bin (which they reference)."""
-    for build, file in ((build_encoder, ENCODER_ONNX), (build_decoder, DECODER_ONNX)):
-        model = build(Graph(config, index, arrays, int8))
+    """Write the encoder, decoder and logits graphs next to weights.bin (which they reference)."""
+    builds = (
+        (build_encoder, ENCODER_ONNX),
+        (build_decoder, DECODER_ONNX),
+        (build_logits, LOGITS_ONNX),
+    )
+    for build, file in builds:
+        model = build(Graph(config, index, arrays, precision))
         path = Path(out_dir) / file
         path.write_bytes(model.SerializeToString())
         onnx.checker.check_model(str(path))  # by path: it resolves weights.bin next to it
