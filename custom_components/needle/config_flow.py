@@ -10,7 +10,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from functools import partial
+import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -61,11 +62,14 @@ from .const import (
 )
 from .model import (
     BUILTIN_MODEL_DIR,
+    ConversionError,
     ModelNotFound,
     builtin_model_available,
+    check_conversion_inputs,
     convert_checkpoint,
     converted_models_root,
     load_and_probe,
+    remove_converted,
 )
 
 _LOGGER = logging.getLogger(__name__)
@@ -101,6 +105,42 @@ def _error_key(err: BaseException) -> str:
     return "unknown"
 
 
+# The dialog keeps the progress step on screen at least this long. HA's frontend (checked on
+# 2025.4's, 20250411.0) subscribes to the flow's progress events only once it has drawn the
+# progress step; a conversion that fails within milliseconds (a file that is not a pickle, a
+# refused pickle) would announce its end before anyone listens, and the dialog would spin for
+# ever. Tests set it to 0.
+MIN_PROGRESS_S = 1.5
+
+
+@dataclass(slots=True)
+class _Conversion:
+    """What the progress task hands to the step after it: the bundle and its model's info, or
+    the form's error."""
+
+    bundle_dir: Path | None = None
+    info: dict[str, Any] | None = None
+    errors: dict[str, str] | None = None
+    detail: str = ""
+
+
+def _checkpoint_schema() -> vol.Schema:
+    return vol.Schema(
+        {
+            vol.Required(CONF_CHECKPOINT_PATH): TextSelector(),
+            vol.Required(CONF_TOKENIZER_PATH): TextSelector(),
+            vol.Required(CONF_INT8, default=True): BooleanSelector(),
+        }
+    )
+
+
+def _paths(user_input: dict[str, Any]) -> tuple[Path, Path]:
+    return (
+        Path(str(user_input[CONF_CHECKPOINT_PATH]).strip()).expanduser(),
+        Path(str(user_input[CONF_TOKENIZER_PATH]).strip()).expanduser(),
+    )
+
+
 class NeedleConfigFlow(ConfigFlow, domain=DOMAIN):
     """Choose and check a model."""
 
@@ -108,9 +148,11 @@ class NeedleConfigFlow(ConfigFlow, domain=DOMAIN):
 
     def __init__(self) -> None:
         self._errors: dict[str, str] = {}
-        self._convert_task: asyncio.Task[Path] | None = None
+        self._detail = ""  # the {detail} of the last error message
+        self._convert_task: asyncio.Task[_Conversion] | None = None
         self._checkpoint_input: dict[str, Any] = {}
-        self._converted: Path | None = None
+        self._bundle_input: dict[str, Any] = {}
+        self._conversion: _Conversion | None = None
 
     @staticmethod
     @callback
@@ -143,7 +185,12 @@ class NeedleConfigFlow(ConfigFlow, domain=DOMAIN):
                 )
             }
         )
-        return self.async_show_form(step_id="user", data_schema=schema, errors=errors)
+        return self.async_show_form(
+            step_id="user",
+            data_schema=schema,
+            errors=errors,
+            description_placeholders={"detail": self._pop_detail()},
+        )
 
     async def async_step_reconfigure(
         self, user_input: dict[str, Any] | None = None
@@ -153,86 +200,129 @@ class NeedleConfigFlow(ConfigFlow, domain=DOMAIN):
 
     async def async_step_bundle(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         if user_input is not None:
-            path = Path(user_input[CONF_BUNDLE_PATH].strip()).expanduser()
+            self._bundle_input = dict(user_input)
+            path = Path(str(user_input[CONF_BUNDLE_PATH]).strip()).expanduser()
             data = {CONF_MODEL_SOURCE: SOURCE_BUNDLE, CONF_BUNDLE_PATH: str(path)}
             return await self._async_check_and_finish(data, path, "bundle")
+        schema = vol.Schema({vol.Required(CONF_BUNDLE_PATH): TextSelector()})
         return self.async_show_form(
             step_id="bundle",
-            data_schema=vol.Schema({vol.Required(CONF_BUNDLE_PATH): TextSelector()}),
+            # after an error the field keeps what the user typed, as HA's own flows do
+            data_schema=self.add_suggested_values_to_schema(schema, self._bundle_input),
             errors=self._pop_errors(),
+            description_placeholders={"detail": self._pop_detail()},
         )
 
     async def async_step_checkpoint(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
-        if user_input is not None:
-            # Always answer a submission with the progress step: HA re-sends the same input
-            # when a step finishes at once, which would start the conversion again.
-            self._checkpoint_input = user_input
-            self._convert_task = self.hass.async_create_task(
-                self._async_convert(dict(user_input)), "needle convert checkpoint"
-            )
-            return self.async_show_progress(
-                step_id="convert", progress_action="convert", progress_task=self._convert_task
-            )
-        previous = self._checkpoint_input
-        schema = vol.Schema(
-            {
-                vol.Required(
-                    CONF_CHECKPOINT_PATH, default=previous.get(CONF_CHECKPOINT_PATH, vol.UNDEFINED)
-                ): TextSelector(),
-                vol.Required(
-                    CONF_TOKENIZER_PATH, default=previous.get(CONF_TOKENIZER_PATH, vol.UNDEFINED)
-                ): TextSelector(),
-                vol.Required(CONF_INT8, default=previous.get(CONF_INT8, True)): BooleanSelector(),
-            }
-        )
-        return self.async_show_form(
-            step_id="checkpoint", data_schema=schema, errors=self._pop_errors()
-        )
+        """The checkpoint and tokenizer form; a submission converts them behind a progress step.
 
-    async def async_step_convert(
+        While a conversion runs this step *is* the progress step: HA calls it again (without
+        input) when the task is done, and it then hands over to ``checkpoint_failed`` (the
+        form again, with the error) or ``converted`` (the entry). Another step id than this
+        one is needed after the progress, or HA would not tell the frontend that it changed.
+        """
+        if self._convert_task is not None:
+            return self._conversion_progress()
+        errors = self._pop_errors()
+        detail = self._pop_detail()
+        if user_input is not None:
+            self._checkpoint_input = dict(user_input)
+            checkpoint, tokenizer = _paths(user_input)
+            try:  # a mistyped path is answered at once, next to its field
+                await self.hass.async_add_executor_job(
+                    check_conversion_inputs, checkpoint, tokenizer
+                )
+            except ConversionError as err:
+                errors = {err.field or "base": err.reason}
+                detail = err.detail
+            else:
+                self._conversion = None
+                self._convert_task = self.hass.async_create_task(
+                    self._async_convert(dict(user_input)), "needle convert checkpoint"
+                )
+                return self._conversion_progress()
+        return self._checkpoint_form(errors, detail)
+
+    async def async_step_checkpoint_failed(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
-        """Convert the checkpoint in the executor while the UI shows progress."""
-        if self._convert_task is None:  # no conversion under way: back to the form
-            return await self.async_step_checkpoint()
-        if not self._convert_task.done():
+        """After a failed conversion: the checkpoint form with the error (its step id is
+        ``checkpoint``, so the next submission goes there)."""
+        return self._checkpoint_form(self._pop_errors(), self._pop_detail())
+
+    def _checkpoint_form(self, errors: dict[str, str], detail: str) -> ConfigFlowResult:
+        return self.async_show_form(
+            step_id="checkpoint",
+            # after an error the fields keep what the user typed
+            data_schema=self.add_suggested_values_to_schema(
+                _checkpoint_schema(), self._checkpoint_input
+            ),
+            errors=errors,
+            description_placeholders={
+                "detail": detail,
+                "folder": str(converted_models_root(self.hass)),
+            },
+        )
+
+    def _conversion_progress(self) -> ConfigFlowResult:
+        task = self._convert_task
+        assert task is not None
+        if not task.done():
             return self.async_show_progress(
-                step_id="convert",
                 progress_action="convert",
-                progress_task=self._convert_task,
+                progress_task=task,
+                description_placeholders={"folder": str(converted_models_root(self.hass))},
             )
-        try:
-            self._converted = self._convert_task.result()
-        except Exception as err:  # every failure becomes a form error, never a crash
-            self._errors = {"base": _error_key(err)}
-            _LOGGER.warning("Checkpoint conversion failed: %s", err)
-            return self.async_show_progress_done(next_step_id="checkpoint")
+        self._convert_task = None
+        conversion = task.result()  # _async_convert never raises
+        if conversion.errors:
+            self._errors, self._detail = conversion.errors, conversion.detail
+            return self.async_show_progress_done(next_step_id="checkpoint_failed")
+        self._conversion = conversion
         return self.async_show_progress_done(next_step_id="converted")
 
-    async def _async_convert(self, source: dict[str, Any]) -> Path:
-        return await self.hass.async_add_executor_job(
-            partial(
-                convert_checkpoint,
-                Path(source[CONF_CHECKPOINT_PATH].strip()).expanduser(),
-                Path(source[CONF_TOKENIZER_PATH].strip()).expanduser(),
-                converted_models_root(self.hass),
-                int8=bool(source.get(CONF_INT8, True)),
+    async def _async_convert(self, source: dict[str, Any]) -> _Conversion:
+        """Conversion, then the same load-and-answer check as every other model; every failure
+        becomes the form's error (never an exception: the flow must leave the progress step)."""
+        started = time.monotonic()
+        root = converted_models_root(self.hass)
+        checkpoint, tokenizer = _paths(source)
+        bundle_dir: Path | None = None
+        try:
+            bundle_dir = await self.hass.async_add_executor_job(
+                lambda: convert_checkpoint(
+                    checkpoint, tokenizer, root, int8=bool(source.get(CONF_INT8, True))
+                )
             )
-        )
+            info = await self.hass.async_add_executor_job(load_and_probe, bundle_dir)
+            result = _Conversion(bundle_dir=bundle_dir, info=info)
+        except ConversionError as err:
+            _LOGGER.warning("Checkpoint conversion failed (%s): %s", err.reason, err.detail)
+            result = _Conversion(errors={err.field or "base": err.reason}, detail=err.detail)
+        except Exception as err:  # the converted model does not load or answer
+            _LOGGER.warning("Converted model %s failed its check: %s", bundle_dir, err)
+            if bundle_dir is not None:
+                await self.hass.async_add_executor_job(remove_converted, bundle_dir, root)
+            result = _Conversion(errors={"base": _error_key(err)}, detail=str(err)[:300])
+        if (left := MIN_PROGRESS_S - (time.monotonic() - started)) > 0:
+            await asyncio.sleep(left)
+        return result
 
     async def async_step_converted(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
-        assert self._converted is not None
+        conversion = self._conversion
+        if conversion is None or conversion.bundle_dir is None:  # not reached by a real flow
+            return await self.async_step_checkpoint()
         data = {
             CONF_MODEL_SOURCE: SOURCE_CHECKPOINT,
-            CONF_BUNDLE_PATH: str(self._converted),
-            CONF_CHECKPOINT_PATH: self._checkpoint_input[CONF_CHECKPOINT_PATH],
-            CONF_TOKENIZER_PATH: self._checkpoint_input[CONF_TOKENIZER_PATH],
+            CONF_BUNDLE_PATH: str(conversion.bundle_dir),
+            CONF_CHECKPOINT_PATH: str(self._checkpoint_input[CONF_CHECKPOINT_PATH]).strip(),
+            CONF_TOKENIZER_PATH: str(self._checkpoint_input[CONF_TOKENIZER_PATH]).strip(),
         }
-        return await self._async_check_and_finish(data, self._converted, "checkpoint")
+        return await self._async_finish(data, conversion.bundle_dir, conversion.info or {})
 
     async def _async_check_and_finish(
         self, data: dict[str, Any], bundle_dir: Path, form_step: str
@@ -243,19 +333,31 @@ class NeedleConfigFlow(ConfigFlow, domain=DOMAIN):
         except Exception as err:  # reported on the form the user came from
             _LOGGER.warning("Model check of %s failed: %s", bundle_dir, err, exc_info=True)
             self._errors = {"base": _error_key(err)}
+            self._detail = str(err)[:300]
             return await getattr(self, f"async_step_{form_step}")()
-        title = str(info.get("name") or bundle_dir.name or "Needle")
+        return await self._async_finish(data, bundle_dir, info)
+
+    async def _async_finish(
+        self, data: dict[str, Any], bundle_dir: Path, info: dict[str, Any]
+    ) -> ConfigFlowResult:
+        """The entry, titled after its model: the title names the agent's device and so its
+        entity id (``conversation.needle_built_in_model``)."""
+        title = f"Needle ({info.get('name') or bundle_dir.name or 'model'})"
         if self.source == SOURCE_RECONFIGURE:
-            return self.async_update_reload_and_abort(self._get_reconfigure_entry(), data=data)
+            return self.async_update_reload_and_abort(
+                self._get_reconfigure_entry(), data=data, title=title
+            )
         await self.async_set_unique_id(str(bundle_dir.resolve()))
         self._abort_if_unique_id_configured()
-        return self.async_create_entry(
-            title=f"Needle ({title})", data=data, options=dict(DEFAULT_OPTIONS)
-        )
+        return self.async_create_entry(title=title, data=data, options=dict(DEFAULT_OPTIONS))
 
     def _pop_errors(self) -> dict[str, str]:
         errors, self._errors = self._errors, {}
         return errors
+
+    def _pop_detail(self) -> str:
+        detail, self._detail = self._detail, ""
+        return detail
 
 
 class NeedleOptionsFlow(OptionsFlow):

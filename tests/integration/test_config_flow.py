@@ -50,6 +50,14 @@ async def start(hass: HomeAssistant, source: str) -> dict:
     )
 
 
+def _suggested(result: dict) -> dict[str, object]:
+    """The values a form shows in its fields (suggested values of its schema)."""
+    return {
+        str(key): (key.description or {}).get("suggested_value")
+        for key in result["data_schema"].schema
+    }
+
+
 async def test_builtin_missing_shows_error(hass: HomeAssistant) -> None:
     with patch("custom_components.needle.config_flow.builtin_model_available", return_value=False):
         result = await start(hass, SOURCE_BUILTIN)
@@ -101,6 +109,7 @@ async def test_bundle_missing_folder_real_loader(hass: HomeAssistant, tmp_path: 
     )
     assert result["type"] is FlowResultType.FORM and result["step_id"] == "bundle"
     assert result["errors"] == {"base": "file_missing"}
+    assert _suggested(result) == {CONF_BUNDLE_PATH: str(tmp_path / "nope")}  # kept as typed
     assert not hass.config_entries.async_entries(DOMAIN)
 
 
@@ -138,82 +147,253 @@ async def test_bundle_errors(hass: HomeAssistant, tmp_path: Path, error, key: st
     assert result["type"] is FlowResultType.CREATE_ENTRY
 
 
-CHECKPOINT_INPUT = {CONF_CHECKPOINT_PATH: "/x/needle.pkl", CONF_TOKENIZER_PATH: "/x/tok.model"}
+REFERENCE = Path(__file__).parents[1] / "data" / "needle-v1-reference"
+SMALL_PKL = REFERENCE / "small.pkl"  # vocab 8192: fits the Cactus tokenizer
+TINY_PKL = REFERENCE / "tiny.pkl"  # vocab 512: too small for it
+SP_MODEL = Path(__file__).parents[1] / "data" / "cactus-needle" / "tokenizer.model"
 
 
-async def _checkpoint_flow(hass: HomeAssistant) -> dict:
-    """Submit the checkpoint form and follow the progress step to its end."""
+@pytest.fixture(autouse=True)
+def _config_dir(hass: HomeAssistant, tmp_path: Path) -> None:
+    """Converted bundles go to <config>/needle: a folder of this test's own, not the shared
+    testing_config of pytest-homeassistant-custom-component."""
+    hass.config.config_dir = str(tmp_path / "config")
+
+
+@pytest.fixture(autouse=True)
+def _no_min_progress() -> object:
+    """The dialog's minimum progress time is the frontend's business; here it is 0 except in
+    the test of that minimum."""
+    with patch("custom_components.needle.config_flow.MIN_PROGRESS_S", 0):
+        yield
+
+
+async def _checkpoint_flow(
+    hass: HomeAssistant, checkpoint: Path | str, tokenizer: Path | str, int8: bool = True
+) -> tuple[dict, int]:
+    """Submit the checkpoint form and follow the progress step to its end; also returns how
+    many progress results were seen."""
     form = await start(hass, SOURCE_CHECKPOINT)
-    assert form["step_id"] == "checkpoint"
+    assert form["type"] is FlowResultType.FORM and form["step_id"] == "checkpoint"
     result = await hass.config_entries.flow.async_configure(
-        form["flow_id"], {**CHECKPOINT_INPUT, CONF_INT8: False}
+        form["flow_id"],
+        {
+            CONF_CHECKPOINT_PATH: str(checkpoint),
+            CONF_TOKENIZER_PATH: str(tokenizer),
+            CONF_INT8: int8,
+        },
     )
+    progress = 0
     while result["type"] is FlowResultType.SHOW_PROGRESS:
+        progress += 1
         assert result["progress_action"] == "convert"
         await hass.async_block_till_done()
         result = await hass.config_entries.flow.async_configure(result["flow_id"])
-    return result
+        assert progress < 100, "the progress step never finished"
+    return result, progress
 
 
-async def test_checkpoint_converted_and_created(hass: HomeAssistant, tmp_path: Path) -> None:
-    out = tmp_path / "needle-v1"
+def _converted(hass: HomeAssistant) -> list[str]:
+    root = Path(hass.config.path("needle"))
+    return sorted(p.name for p in root.iterdir()) if root.exists() else []
 
-    def slow_convert(*args, **kwargs) -> Path:
-        time.sleep(0.05)  # still running when the progress step is first shown
-        return out
 
-    with (
-        patch(
-            "custom_components.needle.config_flow.convert_checkpoint", side_effect=slow_convert
-        ) as conv,
-        patch(PROBE, return_value=INFO),
-        patch("custom_components.needle.model.load_engine", return_value=ScriptedEngine()),
-    ):
-        result = await _checkpoint_flow(hass)
-        await hass.async_block_till_done()
-    assert result["type"] is FlowResultType.CREATE_ENTRY
+async def test_checkpoint_converted_and_created(hass: HomeAssistant) -> None:
+    """A real conversion: progress, then the entry named after the checkpoint's bundle."""
+    result, progress = await _checkpoint_flow(hass, f" {SMALL_PKL} ", SP_MODEL)
+    await hass.async_block_till_done()
+    assert progress >= 1
+    assert result["type"] is FlowResultType.CREATE_ENTRY, result
+    out = Path(hass.config.path("needle", "small"))
     assert result["data"] == {
         CONF_MODEL_SOURCE: SOURCE_CHECKPOINT,
         CONF_BUNDLE_PATH: str(out),
-        **CHECKPOINT_INPUT,
+        CONF_CHECKPOINT_PATH: str(SMALL_PKL),
+        CONF_TOKENIZER_PATH: str(SP_MODEL),
     }
-    args, kwargs = conv.call_args
-    assert args[0] == Path("/x/needle.pkl") and args[1] == Path("/x/tok.model")
-    assert args[2] == Path(hass.config.path("needle"))
-    assert kwargs == {"int8": False}
+    assert result["title"] == "Needle (small)"
+    assert (out / "needle.json").is_file() and (out / "tokenizer.json").is_file()
+    assert _converted(hass) == ["small"]  # no partial folder left
 
 
-async def test_checkpoint_missing_file_real_converter(hass: HomeAssistant) -> None:
-    pytest.importorskip("custom_components.needle.engine.bundle")
-    pytest.importorskip("custom_components.needle.engine.checkpoint")
-    pytest.importorskip("custom_components.needle.engine.tokenizer")
-    result = await _checkpoint_flow(hass)
+def _write_pickle(path: Path, obj: object) -> Path:
+    import pickle
+
+    path.write_bytes(pickle.dumps(obj, protocol=4))
+    return path
+
+
+class _RunsCode:
+    """A pickle that would run a shell command when loaded with plain pickle.load."""
+
+    def __init__(self, sentinel: Path) -> None:
+        self.sentinel = sentinel
+
+    def __reduce__(self):
+        import os
+
+        return (os.system, (f"touch {self.sentinel}",))
+
+
+def _misshaped_checkpoint(path: Path) -> Path:
+    """tiny.pkl with one kernel of the wrong shape, in the official format."""
+    from custom_components.needle.engine.checkpoint import load_checkpoint
+
+    ckpt = load_checkpoint(TINY_PKL)
+    params = dict(ckpt.params)
+    key = next(k for k in sorted(params) if k.endswith("/kernel"))
+    params[key] = params[key][..., :-1].astype("float16")
+    tree: dict = {}
+    for flat, value in params.items():
+        node = tree
+        *parents, leaf = flat.split("/")
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[leaf] = value
+    return _write_pickle(path, {"params": tree, "config": ckpt.raw_config})
+
+
+async def test_checkpoint_missing_files_answered_at_once(
+    hass: HomeAssistant, tmp_path: Path
+) -> None:
+    """A mistyped path: the form again at once (no progress step), the error next to its
+    field, and both fields keep what the user typed."""
+    missing = tmp_path / "nope.pkl"
+    form = await start(hass, SOURCE_CHECKPOINT)
+    typed = {
+        CONF_CHECKPOINT_PATH: str(missing),
+        CONF_TOKENIZER_PATH: str(SP_MODEL),
+        CONF_INT8: False,
+    }
+    result = await hass.config_entries.flow.async_configure(form["flow_id"], typed)
     assert result["type"] is FlowResultType.FORM and result["step_id"] == "checkpoint"
-    assert result["errors"] == {"base": "file_missing"}
+    assert result["errors"] == {CONF_CHECKPOINT_PATH: "checkpoint_missing"}
+    assert _suggested(result) == typed
+    typed = {**typed, CONF_CHECKPOINT_PATH: str(SMALL_PKL), CONF_TOKENIZER_PATH: str(missing)}
+    result = await hass.config_entries.flow.async_configure(form["flow_id"], typed)
+    assert result["errors"] == {CONF_TOKENIZER_PATH: "tokenizer_missing"}
+    assert _suggested(result) == typed
+    assert _converted(hass) == []
+
+
+async def test_checkpoint_refused_pickle_runs_nothing(hass: HomeAssistant, tmp_path: Path) -> None:
+    sentinel = tmp_path / "ran"
+    evil = _write_pickle(tmp_path / "evil.pkl", {"params": _RunsCode(sentinel), "config": {}})
+    result, progress = await _checkpoint_flow(hass, evil, SP_MODEL)
+    assert progress >= 1
+    assert result["type"] is FlowResultType.FORM and result["step_id"] == "checkpoint"
+    assert result["errors"] == {CONF_CHECKPOINT_PATH: "refused_pickle"}
+    assert "posix.system" in result["description_placeholders"]["detail"] or (
+        "os.system" in result["description_placeholders"]["detail"]
+    )
+    assert not sentinel.exists()
+    assert _suggested(result)[CONF_CHECKPOINT_PATH] == str(evil)
+    assert not hass.config_entries.async_entries(DOMAIN)
 
 
 @pytest.mark.parametrize(
-    ("error", "key"),
+    ("make", "tokenizer", "field", "key", "detail"),
     [
-        (lambda: _engine_error("checkpoint", "CheckpointError"), "refused_checkpoint"),
-        (lambda: ValueError("not a sentencepiece model"), "bad_tokenizer"),
-        (lambda: MemoryError(), "out_of_memory"),
+        (lambda d: d.joinpath("notes.pkl").write_text("hello") and d / "notes.pkl",
+         SP_MODEL, CONF_CHECKPOINT_PATH, "not_a_checkpoint", "not a pickle"),
+        (lambda d: _write_pickle(d / "list.pkl", [1, 2, 3]),
+         SP_MODEL, CONF_CHECKPOINT_PATH, "not_a_checkpoint", "expected a dict"),
+        (lambda d: _misshaped_checkpoint(d / "bad.pkl"),
+         SP_MODEL, CONF_CHECKPOINT_PATH, "wrong_shapes", "has shape"),
+        (lambda d: SMALL_PKL, "garbage", CONF_TOKENIZER_PATH, "bad_tokenizer", ""),
+        (lambda d: TINY_PKL, SP_MODEL, CONF_TOKENIZER_PATH, "tokenizer_mismatch",
+         "the tokenizer has 8192 tokens, the checkpoint's model 512"),
     ],
-)
-async def test_checkpoint_errors(hass: HomeAssistant, error, key: str) -> None:
-    exc = error()
-
-    def failing_convert(*args, **kwargs) -> Path:
-        time.sleep(0.05)
-        raise exc
-
-    with patch(
-        "custom_components.needle.config_flow.convert_checkpoint", side_effect=failing_convert
-    ):
-        result = await _checkpoint_flow(hass)
+)  # fmt: skip
+async def test_checkpoint_conversion_errors(
+    hass: HomeAssistant, tmp_path: Path, make, tokenizer, field: str, key: str, detail: str
+) -> None:
+    """Each failure of the real converter comes back to the form as its own error."""
+    if tokenizer == "garbage":
+        tokenizer = tmp_path / "tokenizer.model"
+        tokenizer.write_bytes(b"\xff\x00 this is not a SentencePiece model" * 10)
+    checkpoint = make(tmp_path)
+    result, progress = await _checkpoint_flow(hass, checkpoint, tokenizer)
+    assert progress >= 1
     assert result["type"] is FlowResultType.FORM and result["step_id"] == "checkpoint"
-    assert result["errors"] == {"base": key}
+    assert result["errors"] == {field: key}
+    assert detail in result["description_placeholders"]["detail"]
+    assert _suggested(result)[CONF_CHECKPOINT_PATH] == str(checkpoint)
+    assert _converted(hass) == []
     assert not hass.config_entries.async_entries(DOMAIN)
+
+
+async def test_checkpoint_no_space_leaves_nothing(hass: HomeAssistant) -> None:
+    import errno
+
+    from custom_components.needle.engine import bundle
+
+    real = bundle.write_bundle
+
+    def full_disk(checkpoint, out, **kwargs):
+        Path(out).mkdir(parents=True)
+        (Path(out) / "weights.bin").write_bytes(b"half")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    with patch.object(bundle, "write_bundle", side_effect=full_disk):
+        result, _ = await _checkpoint_flow(hass, SMALL_PKL, SP_MODEL)
+    assert real is bundle.write_bundle
+    assert result["errors"] == {"base": "no_space"}
+    assert result["description_placeholders"]["folder"] == hass.config.path("needle")
+    assert _converted(hass) == []  # the half-written folder is gone
+
+
+async def test_checkpoint_out_of_memory(hass: HomeAssistant) -> None:
+    with patch(
+        "custom_components.needle.engine.checkpoint.load_checkpoint", side_effect=MemoryError
+    ):
+        result, _ = await _checkpoint_flow(hass, SMALL_PKL, SP_MODEL)
+    assert result["errors"] == {"base": "out_of_memory"}
+
+
+async def test_checkpoint_converted_model_fails_check(hass: HomeAssistant) -> None:
+    """The bundle was written but its model does not load: the error, and the bundle removed."""
+    from custom_components.needle.engine.bundle import BundleError
+
+    with patch(PROBE, side_effect=BundleError("weights.bin: checksum mismatch")):
+        result, _ = await _checkpoint_flow(hass, SMALL_PKL, SP_MODEL)
+    assert result["errors"] == {"base": "bad_bundle"}
+    assert "checksum mismatch" in result["description_placeholders"]["detail"]
+    assert _converted(hass) == []
+
+
+async def test_checkpoint_progress_shown_for_a_minimum(hass: HomeAssistant, tmp_path: Path) -> None:
+    """A conversion that fails at once still keeps the progress step up for MIN_PROGRESS_S, so
+    that the frontend has subscribed to the flow's events before the step ends."""
+    notes = tmp_path / "notes.pkl"
+    notes.write_text("hello")
+    with patch("custom_components.needle.config_flow.MIN_PROGRESS_S", 0.3):
+        form = await start(hass, SOURCE_CHECKPOINT)
+        started = time.monotonic()
+        result = await hass.config_entries.flow.async_configure(
+            form["flow_id"], {CONF_CHECKPOINT_PATH: str(notes), CONF_TOKENIZER_PATH: str(SP_MODEL)}
+        )
+        assert result["type"] is FlowResultType.SHOW_PROGRESS
+        await hass.async_block_till_done()
+        result = await hass.config_entries.flow.async_configure(result["flow_id"])
+    assert time.monotonic() - started >= 0.3
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {CONF_CHECKPOINT_PATH: "not_a_checkpoint"}
+
+
+def test_every_error_has_a_message() -> None:
+    """Each error key the flow can set is worded in strings.json and the English translation."""
+    import json
+    import re
+
+    root = Path(__file__).parents[2] / "custom_components" / "needle"
+    source = (root / "config_flow.py").read_text() + (root / "model.py").read_text()
+    keys = set(re.findall(r'ConversionError\(\s*"([a-z_]+)"', source))
+    keys |= set(re.findall(r'return "([a-z_]+)"', source)) | {"no_builtin_model"}
+    assert {"refused_pickle", "wrong_shapes", "no_space", "tokenizer_mismatch"} <= keys
+    for name in ("strings.json", "translations/en.json"):
+        errors = json.loads((root / name).read_text())["config"]["error"]
+        assert keys <= set(errors), (name, keys - set(errors))
 
 
 async def test_options_flow(hass: HomeAssistant) -> None:
