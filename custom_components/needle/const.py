@@ -47,3 +47,11 @@ TURN_MEMORY_MAX_CONVERSATIONS = 256  # bounded: one entry per live conversation 
 
 # Optional accelerated backend; no wheels on musl (HA OS), so it is never a hard requirement.
 ONNXRUNTIME_REQUIREMENT = "onnxruntime==1.32.0"
+
+# The policy (policy.py): a call whose least sure free choice (decoder confidence) is below this
+# is not run. Chosen from the reliability diagram of tools/calibrate.py on generated held-out
+# data (docs/evaluation.md, "Confidence"): placeholder until calibrated.
+MIN_CALL_CONFIDENCE = 0.5
+# Below this a lone unsure call is not even worth a "do you want me to ...?" question: the
+# sentence was most likely not a command this home can serve (placeholder until calibrated).
+MIN_ASK_CONFIDENCE = 0.2

@@ -1,0 +1,574 @@
+"""Between decoding and execution, the one place that decides: act, ask back, or refuse.
+
+A valid call is not a right call. The decoder guarantees that a call names an exposed entity and
+fits the tool's schema; this module decides whether the call follows from what the user said:
+
+- a negated request ("don't turn on the lights", "do not ...", "never ...") acts on nothing;
+- a call the model was not sure of (``Generation.confidence`` below ``MIN_CALL_CONFIDENCE``) is
+  not run; when it is the only call and not hopeless, the user is asked to confirm it;
+- every number must have been said (digits, number words, "half", "max", ...): a value the
+  model made up is not run, and a said value outside the parameter's range is refused as such,
+  never clamped;
+- a device of another kind than the sentence names ("turn on the kitchen fan" -> a light) is not
+  run; when the home has no device of that kind at all, the reply says so;
+- a target the sentence leaves open (several candidates, no area from the sentence, the
+  satellite or the previous turn) is asked back: one short question naming at most three
+  candidates; the answer ("the kitchen one", "both", "yes") completes the stored request.
+
+Plain Python, no Home Assistant import (like ``prompt.py``): the conversation entity calls
+``decide`` and ``resolve``, tools/calibrate.py and tests call them directly.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import time
+from collections import OrderedDict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from .const import (
+    MIN_ASK_CONFIDENCE,
+    MIN_CALL_CONFIDENCE,
+    TURN_MEMORY_MAX_CONVERSATIONS,
+    TURN_MEMORY_TTL_S,
+)
+from .engine.schema import ToolCall, ToolSchema
+from .prompt import STOP_WORDS, TOOL_DOMAINS, HomeContext, Turn, words
+
+MAX_NAMED_CANDIDATES = 3  # a question a listener can hold in mind
+
+NEGATED = "OK, I did nothing."
+NOT_SURE = "Sorry, I am not sure what you want me to do."
+CANCELLED = "OK, never mind."
+
+# Kinds of decision / hold, as counted in diagnostics and written to the debug log.
+ACT, NEGATED_KIND, NO_DEVICE, ASK, CONFIRM, UNSURE, NOTHING = (
+    "act", "negated", "no_device", "ask", "confirm", "unsure", "nothing",
+)  # fmt: skip
+LOW_CONFIDENCE, UNGROUNDED, OUT_OF_RANGE, WRONG_DEVICE, AMBIGUOUS = (
+    "low_confidence", "ungrounded", "out_of_range", "wrong_device", "ambiguous",
+)  # fmt: skip
+
+# A negation that governs a command: "don't turn ...", "do not open ...", "never unlock ...".
+# "I don't need the lamp anymore, turn it off" and "don't forget to ..." are not negated
+# commands: the word after the negation is not a command verb.
+_COMMAND_VERBS = (
+    "turn", "switch", "put", "set", "open", "close", "shut", "lock", "unlock", "start", "stop",
+    "pause", "play", "resume", "dim", "brighten", "raise", "lower", "change", "make", "add",
+    "activate", "deactivate", "run", "power", "kill", "cancel", "increase", "decrease", "move",
+    "enable", "disable", "toggle", "press", "arm", "disarm", "skip", "mute", "heat", "cool",
+)  # fmt: skip
+_NEGATION = re.compile(
+    r"\b(?:do\s*n[o']?t|dont|do\s+not|never|please\s+don'?t)\s+(?:ever\s+|you\s+)?(?:"
+    + "|".join(_COMMAND_VERBS)
+    + r")\b",
+    re.IGNORECASE,
+)
+
+# Words that name a kind of device (singular; ``prompt.words`` drops the plural "s"). Only
+# words that point at one kind: "door" (lock or cover?) and "pause" (media or timer?) are not here.
+DEVICE_WORDS: dict[str, frozenset[str]] = {
+    "light": frozenset({"light", "lamp", "lighting", "bulb", "chandelier", "brightness", "dim"}),
+    "cover": frozenset({"blind", "shade", "curtain", "shutter", "awning", "garage", "drape"}),
+    "climate": frozenset({"thermostat", "heating", "ac", "hvac", "temperature"}),
+    "lock": frozenset({"lock", "unlock", "deadbolt"}),
+    "media_player": frozenset(
+        {"tv", "television", "speaker", "music", "song", "track", "volume", "media", "player"}
+    ),
+    "fan": frozenset({"fan"}),
+    "vacuum": frozenset({"vacuum", "robot", "hoover"}),
+    "valve": frozenset({"valve"}),
+    "humidifier": frozenset({"humidifier", "dehumidifier"}),
+}
+
+_YES = frozenset({"yes", "yeah", "yep", "yup", "sure", "ok", "okay", "correct", "right", "do"})
+_NO = frozenset(
+    {"no", "nope", "cancel", "never", "nevermind", "nothing", "neither", "none", "forget", "stop"}
+)
+_ALL = frozenset({"all", "both", "ones", "them", "every", "everything", "each"})
+
+_UNITS = {
+    "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
+    "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13,
+    "fourteen": 14, "fifteen": 15, "sixteen": 16, "seventeen": 17, "eighteen": 18,
+    "nineteen": 19,
+}  # fmt: skip
+_TENS = {
+    "twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70,
+    "eighty": 80, "ninety": 90,
+}  # fmt: skip
+_DURATION_UNITS = frozenset({"hour", "hours", "minute", "minutes", "min", "mins", "second",
+                             "seconds", "sec", "secs"})  # fmt: skip
+_TIMER_KEYS = frozenset({"hours", "minutes", "seconds", "start_hours", "start_minutes",
+                         "start_seconds"})  # fmt: skip
+_TOKEN = re.compile(r"\d+(?:[.,]\d+)?|[a-z]+(?:'[a-z]+)?")
+
+
+# --- what the sentence says ------------------------------------------------------------------
+
+
+def negated(text: str) -> bool:
+    """Whether the sentence tells Needle *not* to do something (then nothing is done)."""
+    return bool(_NEGATION.search(text.replace("’", "'")))
+
+
+def said_numbers(text: str) -> set[float]:
+    """The numbers the sentence says, in digits or words, with the values they stand for:
+    "half" 50 (and 30 minutes of an hour), "a quarter" 25, "max"/"full" 100, "min" 0,
+    "an hour" 1, "one and a half" 1.5, "twenty five" 25; durations also in the next smaller
+    unit (1.5 hours = 90 minutes), since a timer may be set either way."""
+    tokens = _TOKEN.findall(text.lower().replace("-", " ").replace("%", " "))
+    out: set[float] = set()
+    last: float | None = None
+    i = 0
+    while i < len(tokens):
+        t = tokens[i]
+        nxt = tokens[i + 1] if i + 1 < len(tokens) else ""
+        value: float | None = None
+        if t[0].isdigit():
+            value = float(t.replace(",", "."))
+        elif t in _TENS:
+            value = _TENS[t]
+            if nxt in _UNITS and 0 < _UNITS[nxt] < 10:
+                value += _UNITS[nxt]
+                i += 1
+        elif t in _UNITS:
+            value = _UNITS[t]
+        elif t == "hundred":
+            value = 100 * last if last and tokens[i - 1] not in ("and",) else 100
+            out.discard(last or -1)
+        elif t == "half":
+            out.update((50, 30, 0.5))
+            if last is not None and i >= 2 and tokens[i - 2] == "and":
+                out.update((last + 0.5, last * 60 + 30))
+        elif t in ("quarter", "quarters"):
+            out.update((25, 15, 75 if last == 3 else 25))
+        elif t in ("max", "maximum", "full", "fully", "highest"):
+            out.add(100)
+        elif t in ("min", "minimum", "lowest"):
+            out.update((0, 1))
+        elif t in ("a", "an") and nxt in _DURATION_UNITS:
+            value = 1
+        elif t == "couple":
+            value = 2
+        elif t == "dozen":
+            value = 12
+        if value is not None:
+            out.add(value)
+            last = value
+        elif t not in ("and", "a", "an"):
+            last = None if t not in _DURATION_UNITS else last
+        if t in _DURATION_UNITS and last is not None:
+            out.update((last * 60, last * 3600))
+        i += 1
+    return out
+
+
+def _stem(w: str) -> str:
+    return w[:-3] if len(w) > 5 and w.endswith("ing") else w
+
+
+def sentence_domains(text: str) -> dict[str, set[str]]:
+    """Domains the sentence names a device kind of, with the user's words for them
+    ("the kitchen fan" -> {"fan": {"fan"}})."""
+    found: dict[str, set[str]] = {}
+    for w in words(text):
+        for domain, domain_words in DEVICE_WORDS.items():
+            if w in domain_words or _stem(w) in domain_words:
+                found.setdefault(domain, set()).add(w)
+    return found
+
+
+def _content(text: str) -> frozenset[str]:
+    return frozenset(_stem(w) for w in words(text)) - STOP_WORDS
+
+
+def _mentions(name: str, sentence: frozenset[str]) -> bool:
+    w = _content(name)
+    return bool(w) and w <= sentence
+
+
+# --- the decision ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Held:
+    """A call that is not run, why (for the user), and the kind of reason (for counters)."""
+
+    call: ToolCall
+    reason: str
+    kind: str
+    confidence: float = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class Pending:
+    """A request waiting for the user's answer to a question.
+
+    ``key`` is the argument the question is about ("name" or "area"; "" for a yes/no
+    confirmation); ``candidates`` pairs each possible value with its area (for "the kitchen
+    one"). ``calls`` are all the request's calls; ``index`` the one the answer completes.
+    """
+
+    text: str
+    calls: tuple[ToolCall, ...]
+    index: int
+    key: str
+    candidates: tuple[tuple[str, str | None], ...] = ()
+
+
+@dataclass(slots=True)
+class Decision:
+    kind: str  # ACT, NEGATED_KIND, NO_DEVICE, ASK, CONFIRM, UNSURE, NOTHING
+    act: list[ToolCall] = field(default_factory=list)
+    held: list[Held] = field(default_factory=list)
+    speech: str = ""  # what to say when nothing runs (a refusal or a question)
+    pending: Pending | None = None  # set for ASK and CONFIRM: keep the conversation open
+
+
+def _describe(call: ToolCall) -> str:
+    """The call in words for a question or a refusal: "turn on Kitchen Light"."""
+    verb = _VERBS.get(call.name, call.name.removeprefix("Hass"))
+    args = call.arguments
+    target = args.get("name") or ""
+    if not target and (where := args.get("area") or args.get("floor")):
+        domains = args.get("domain") or []
+        what = " and ".join(f"{d.replace('_', ' ')}s" for d in domains) or "devices"
+        target = f"the {what} in the {where}"
+    value = next(
+        (f" to {v:g}" for k, v in args.items() if isinstance(v, int | float) and k != "name"),
+        "",
+    )
+    return " ".join(p for p in (verb, str(target)) if p) + value
+
+
+_VERBS = {
+    "HassTurnOn": "turn on", "HassTurnOff": "turn off", "HassToggle": "toggle",
+    "HassLightSet": "set", "HassSetPosition": "set the position of",
+    "HassClimateSetTemperature": "set the temperature of", "HassSetVolume": "set the volume of",
+    "HassMediaPause": "pause", "HassMediaUnpause": "resume", "HassMediaNext": "skip on",
+    "HassMediaPrevious": "go back on", "HassVacuumStart": "start",
+    "HassVacuumReturnToBase": "send back", "HassListAddItem": "add to",
+    "HassListCompleteItem": "check off on", "HassStartTimer": "start a timer",
+}  # fmt: skip
+
+
+def _numeric_params(tool: ToolSchema | None) -> dict[str, tuple[float, float]]:
+    if tool is None:
+        return {}
+    return {
+        p.name: (
+            -math.inf if p.minimum is None else float(p.minimum),
+            math.inf if p.maximum is None else float(p.maximum),
+        )
+        for p in tool.params
+        if p.type in ("integer", "number")
+    }
+
+
+def _check_numbers(call: ToolCall, tool: ToolSchema | None, said: set[float]) -> Held | None:
+    for key, (lo, hi) in _numeric_params(tool).items():
+        value = call.arguments.get(key)
+        if not isinstance(value, int | float) or isinstance(value, bool):
+            continue
+        if any(abs(value - s) < 1e-6 for s in said):
+            continue
+        outside = sorted(s for s in said if not lo <= s <= hi)
+        if outside and key not in _TIMER_KEYS:
+            span = f"{lo:g} to {hi:g}" if math.isfinite(lo) and math.isfinite(hi) else ""
+            where = f" ({span})" if span else ""
+            return Held(
+                call,
+                f"{outside[0]:g} is out of range for {key.replace('_', ' ')}{where}",
+                OUT_OF_RANGE,
+            )
+        return Held(call, f"I did not hear a {key.replace('_', ' ')} to set", UNGROUNDED)
+    return None
+
+
+def _call_domains(
+    call: ToolCall, home: HomeContext, tool_domains: frozenset[str] | None
+) -> set[str]:
+    """The kinds of device a call acts on: its entity's domain, its domain argument, or the
+    tool's domains; empty when it could be anything ("turn off everything in the kitchen")."""
+    args = call.arguments
+    if name := args.get("name"):
+        folded = str(name).casefold()
+        return {e.domain for e in home.entities if any(n.casefold() == folded for n in e.names)}
+    domains = args.get("domain")
+    if isinstance(domains, list) and domains:
+        return {str(d) for d in domains}
+    return set(tool_domains or ())
+
+
+def _check_kind(
+    call: ToolCall,
+    home: HomeContext,
+    named: dict[str, set[str]],
+    tool_domains: frozenset[str] | None,
+) -> Held | None:
+    """A device of another kind than the sentence names, when the sentence does not name the
+    device itself: "turn kitchen fan on" must not turn on the Kitchen Ceiling Light."""
+    if not named or not (call.arguments.get("name") or call.arguments.get("area")):
+        return None
+    kinds = _call_domains(call, home, tool_domains)
+    if not kinds or kinds & set(named):
+        return None
+    said = set().union(*named.values())
+    name = call.arguments.get("name")
+    if name and _content(str(name)) & {_stem(w) for w in said}:
+        return None  # "TV Plug" for "turn on the tv": the user's word is in its name
+    word = sorted(said)[0]
+    return Held(call, f"{_describe(call)} is not what you asked for (a {word})", WRONG_DEVICE)
+
+
+def _named_entity_is_said(call: ToolCall, home: HomeContext, sentence: frozenset[str]) -> bool:
+    name = str(call.arguments.get("name", "")).casefold()
+    return any(
+        any(n.casefold() == name for n in e.names) and any(_mentions(n, sentence) for n in e.names)
+        for e in home.entities
+    )
+
+
+def _areas_said(home: HomeContext, sentence: frozenset[str]) -> set[str]:
+    return {a.name for a in home.areas if any(_mentions(n, sentence) for n in a.names)}
+
+
+def _previous(previous: Turn | None, key: str) -> set[str]:
+    out: set[str] = set()
+    for c in previous.calls if previous else ():
+        v = c.arguments.get(key)
+        if isinstance(v, str):
+            out.add(v.casefold())
+    return out
+
+
+def _open_target(
+    call: ToolCall,
+    home: HomeContext,
+    sentence: frozenset[str],
+    satellite_area: str | None,
+    previous: Turn | None,
+    tool_domains: frozenset[str] | None,
+) -> Pending | None:
+    """A question when the call's target is one of several the sentence could mean."""
+    args = call.arguments
+    said_areas = _areas_said(home, sentence)
+    if said_areas:
+        context_areas = said_areas
+    elif satellite_area:
+        context_areas = {satellite_area}
+    else:
+        context_areas = _area_names(home, _previous(previous, "area"))
+    if name := args.get("name"):
+        if _named_entity_is_said(call, home, sentence) or str(name).casefold() in _previous(
+            previous, "name"
+        ):
+            return None
+        folded = str(name).casefold()
+        chosen = [e for e in home.entities if folded in (n.casefold() for n in e.names)]
+        kinds = {e.domain for e in chosen} | set(tool_domains or ())
+        pool = [e for e in home.entities if e.domain in kinds]
+        overlap = {e.entity_id: max(len(_content(n) & sentence) for n in e.names) for e in pool}
+        best = max(overlap.values(), default=0)
+        if best:
+            pool = [e for e in pool if overlap[e.entity_id] == best]
+        here = [e for e in pool if e.area in context_areas]
+        if here:
+            pool = here
+        if len(pool) <= 1 and (not pool or pool[0] in chosen):
+            return None
+        ranked = sorted(pool, key=lambda e: (e not in chosen, e.name.casefold()))
+        return Pending("", (call,), 0, "name", tuple((e.name, e.area) for e in ranked))
+    if area := args.get("area"):
+        if area in said_areas or str(area).casefold() in {
+            a.casefold() for a in context_areas
+        } | _previous(previous, "area"):
+            return None
+        if any(_mentions(n, sentence) for a in home.areas if a.name == area for n in a.names):
+            return None
+        kinds = _call_domains(call, home, tool_domains)
+        areas = sorted(
+            {e.area for e in home.entities if e.area and (not kinds or e.domain in kinds)},
+            key=lambda a: (a != area, a.casefold()),
+        )
+        if len(areas) <= 1:
+            return None
+        return Pending("", (call,), 0, "area", tuple((a, a) for a in areas))
+    return None
+
+
+def _area_names(home: HomeContext, folded: set[str]) -> set[str]:
+    return {a.name for a in home.areas if a.name.casefold() in folded}
+
+
+def question(pending: Pending) -> str:
+    """One short question naming at most three candidates."""
+    if not pending.key:
+        return f"Do you want me to {_describe(pending.calls[pending.index])}?"
+    names = [c for c, _ in pending.candidates[:MAX_NAMED_CANDIDATES]]
+    more = len(pending.candidates) > MAX_NAMED_CANDIDATES
+    listed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
+    what = "Which room" if pending.key == "area" else "Which one"
+    if len(names) == 1:
+        return f"Do you mean {listed}?"
+    return f"{what} do you mean{', for example' if more else ''}: {listed}?"
+
+
+def decide(
+    text: str,
+    calls: Sequence[ToolCall],
+    confidence: Sequence[float],
+    tools: Sequence[ToolSchema],
+    home: HomeContext,
+    *,
+    satellite_area: str | None = None,
+    previous: Turn | None = None,
+    threshold: float = MIN_CALL_CONFIDENCE,
+    ask_threshold: float = MIN_ASK_CONFIDENCE,
+) -> Decision:
+    """Which of the (schema-valid) calls run, and what to say about the others.
+
+    ``confidence`` pairs with ``calls``; a call without one (an engine that reports none)
+    counts as sure.
+    """
+    sentence = _content(text)
+    if negated(text):
+        return Decision(
+            NEGATED_KIND, held=[Held(c, "you asked me not to", NEGATED_KIND) for c in calls],
+            speech=NEGATED,
+        )  # fmt: skip
+    named = sentence_domains(text)
+    present = {e.domain for e in home.entities}
+    lacking = bool(named) and not (set(named) & present)
+    by_name = {t.name: t for t in tools}
+    said = said_numbers(text)
+    act: list[ToolCall] = []
+    held: list[Held] = []
+    questions: list[Pending] = []
+    for i, call in enumerate(calls):
+        conf = float(confidence[i]) if i < len(confidence) else 1.0
+        tool_domains = TOOL_DOMAINS.get(call.name)
+        problem = _check_numbers(call, by_name.get(call.name), said) or _check_kind(
+            call, home, named, tool_domains
+        )
+        if problem is None and conf < threshold:
+            problem = Held(call, f"I was not sure you wanted me to {_describe(call)}",
+                           LOW_CONFIDENCE)  # fmt: skip
+        if problem is not None:
+            held.append(replace(problem, confidence=conf))
+            continue
+        ask = _open_target(call, home, sentence, satellite_area, previous, tool_domains)
+        if ask is not None:
+            questions.append(replace(ask, index=i))
+            held.append(Held(call, "I need to know which one", AMBIGUOUS, conf))
+            continue
+        act.append(call)
+
+    if questions:  # nothing runs until the question is answered; then the whole request does
+        first = questions[0]
+        keep = [c for j, c in enumerate(calls) if c in act or j == first.index]
+        index = next(j for j, c in enumerate(keep) if c is calls[first.index])
+        pending = Pending(text, tuple(keep), index, first.key, first.candidates)
+        return Decision(ASK, held=held, speech=question(pending), pending=pending)
+    if act:
+        return Decision(ACT, act=act, held=held)
+    if lacking and all(h.kind in (WRONG_DEVICE,) for h in held):
+        word = sorted(set().union(*named.values()))[0]
+        return Decision(NO_DEVICE, held=held, speech=f"Sorry, there is no {word} I can control.")
+    lows = [h for h in held if h.kind == LOW_CONFIDENCE]
+    if len(held) == 1 and lows and lows[0].confidence >= ask_threshold:
+        call = lows[0].call
+        pending = Pending(text, (call,), 0, "")
+        return Decision(CONFIRM, held=held, speech=question(pending), pending=pending)
+    if held and len(lows) == len(held):
+        return Decision(UNSURE, held=held, speech=NOT_SURE)
+    return Decision(NOTHING if not held else UNSURE, held=held)
+
+
+# --- the answer to a question ----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Resolution:
+    """``calls`` to run (the completed request), or ``cancelled``, or neither: the answer was
+    not about the question, and the sentence goes to the model as a new request."""
+
+    calls: tuple[ToolCall, ...] = ()
+    cancelled: bool = False
+
+
+def resolve(pending: Pending, text: str, home: HomeContext) -> Resolution:
+    """Complete ``pending`` with the user's answer ("the kitchen ones", "both", "yes")."""
+    said = words(text)
+    content = _content(text)
+    if said & _NO or negated(text):
+        return Resolution(cancelled=True)
+    if not pending.key:
+        return Resolution(calls=pending.calls) if said & _YES else Resolution()
+    area_words = {a.name: frozenset().union(*(_content(n) for n in a.names)) for a in home.areas}
+    scores: list[tuple[int, str]] = []
+    for value, area in pending.candidates:
+        hits = len(_content(value) & content)
+        if area and area_words.get(area, frozenset()) & content:
+            hits += 1
+        scores.append((hits, value))
+    best = max((s for s, _ in scores), default=0)
+    if not best:
+        if said & _YES and len(pending.candidates) == 1:
+            return Resolution(calls=_fill(pending, [pending.candidates[0][0]]))
+        if said & _ALL:
+            return Resolution(calls=_fill(pending, [v for v, _ in pending.candidates]))
+        return Resolution()
+    chosen = [v for s, v in scores if s == best]
+    if len(chosen) > 1 and not said & _ALL and not any(w.endswith("s") for w in text.split()):
+        return Resolution()
+    return Resolution(calls=_fill(pending, chosen))
+
+
+def _fill(pending: Pending, values: Iterable[str]) -> tuple[ToolCall, ...]:
+    """The request with the open argument set to each chosen value (one call per value)."""
+    call = pending.calls[pending.index]
+    filled = [ToolCall(call.name, {**call.arguments, pending.key: v}) for v in values]
+    out: list[ToolCall] = []
+    for j, c in enumerate(pending.calls):
+        out.extend(filled if j == pending.index else [c])
+    return tuple(out)
+
+
+class PendingQuestions:
+    """The question each conversation is waiting on; bounded in size and age like TurnMemory."""
+
+    def __init__(
+        self, max_items: int = TURN_MEMORY_MAX_CONVERSATIONS, ttl: float = TURN_MEMORY_TTL_S
+    ) -> None:
+        self._items: OrderedDict[str, tuple[float, Pending]] = OrderedDict()
+        self._max, self._ttl = max_items, ttl
+
+    def pop(self, conversation_id: str, now: float | None = None) -> Pending | None:
+        item = self._items.pop(conversation_id, None)
+        now = time.monotonic() if now is None else now
+        if item is None or now - item[0] > self._ttl:
+            return None
+        return item[1]
+
+    def put(self, conversation_id: str, pending: Pending, now: float | None = None) -> None:
+        self._items[conversation_id] = (time.monotonic() if now is None else now, pending)
+        self._items.move_to_end(conversation_id)
+        while len(self._items) > self._max:
+            self._items.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+def log_fields(decision: Decision, confidence: Sequence[float]) -> dict[str, Any]:
+    """What the debug log says about a decision: kinds and numbers, no names."""
+    return {
+        "kind": decision.kind,
+        "confidence": [round(float(c), 3) for c in confidence],
+        "held": [(h.kind, round(h.confidence, 3)) for h in decision.held],
+    }

@@ -1,0 +1,237 @@
+"""The policy between decoding and execution: act, ask back, or refuse (no HA needed)."""
+
+from __future__ import annotations
+
+import pytest
+
+from custom_components.needle.engine.schema import ToolCall, ToolParam, ToolSchema
+from custom_components.needle.policy import (
+    ACT,
+    AMBIGUOUS,
+    ASK,
+    CONFIRM,
+    LOW_CONFIDENCE,
+    NEGATED_KIND,
+    NO_DEVICE,
+    OUT_OF_RANGE,
+    UNGROUNDED,
+    UNSURE,
+    WRONG_DEVICE,
+    Pending,
+    PendingQuestions,
+    decide,
+    negated,
+    question,
+    resolve,
+    said_numbers,
+)
+from custom_components.needle.prompt import AreaInfo, EntityInfo, HomeContext, Turn
+
+HOME = HomeContext(
+    entities=(
+        EntityInfo("light.kitchen_ceiling", "Kitchen Ceiling Light", "light", area="Kitchen"),
+        EntityInfo("light.desk_lamp", "Desk Lamp", "light", area="Office"),
+        EntityInfo("light.floor_lamp", "Floor Lamp", "light", area="Living Room"),
+        EntityInfo("cover.kitchen_blinds", "Kitchen Blinds", "cover", area="Kitchen"),
+        EntityInfo("cover.office_blinds", "Office Blinds", "cover", area="Office"),
+        EntityInfo("cover.bedroom_blinds", "Bedroom Blinds", "cover", area="Bedroom"),
+        EntityInfo("cover.lounge_blinds", "Living Room Blinds", "cover", area="Living Room"),
+        EntityInfo("media_player.tv", "TV", "media_player", area="Living Room"),
+        EntityInfo("switch.tv_plug", "TV Plug", "switch", area="Office"),
+        EntityInfo("fan.office_fan", "Office Fan", "fan", area="Office"),
+    ),
+    areas=tuple(AreaInfo(a) for a in ("Kitchen", "Office", "Living Room", "Bedroom")),
+)
+TARGET = (ToolParam("name"), ToolParam("area"), ToolParam("domain", "array"))
+TOOLS = (
+    ToolSchema("HassTurnOn", "", TARGET),
+    ToolSchema("HassTurnOff", "", TARGET),
+    ToolSchema(
+        "HassLightSet", "", (*TARGET, ToolParam("brightness", "integer", minimum=0, maximum=100))
+    ),
+    ToolSchema(
+        "HassSetPosition", "", (*TARGET, ToolParam("position", "integer", minimum=0, maximum=100))
+    ),
+    ToolSchema("HassMediaPause", "", TARGET),
+    ToolSchema(
+        "HassStartTimer",
+        "",
+        (ToolParam("minutes", "integer", minimum=0), ToolParam("hours", "integer", minimum=0)),
+    ),
+)
+
+
+def judge(text: str, *calls: ToolCall, conf: tuple[float, ...] = (), **kw: object):
+    return decide(text, list(calls), conf or (0.99,) * len(calls), TOOLS, HOME, **kw)  # type: ignore[arg-type]
+
+
+def on(name: str) -> ToolCall:
+    return ToolCall("HassTurnOn", {"name": name})
+
+
+@pytest.mark.parametrize(
+    ("text", "expect"),
+    [
+        ("don't turn on the kitchen lights", True),
+        ("Do not open the blinds", True),
+        ("never unlock the front door", True),
+        ("please don’t switch off the tv", True),
+        ("i don't need the desk lamp anymore, turn it off", False),
+        ("don't forget to turn off the lights", False),
+        ("turn on the kitchen lights", False),
+    ],
+)
+def test_negation_governs_a_command(text: str, expect: bool) -> None:
+    assert negated(text) is expect
+
+
+def test_negated_requests_act_on_nothing() -> None:
+    d = judge("don't turn on the desk lamp", on("Desk Lamp"))
+    assert d.kind == NEGATED_KIND and d.act == [] and d.speech
+    assert [h.kind for h in d.held] == [NEGATED_KIND]
+
+
+def test_a_named_target_acts() -> None:
+    d = judge("turn on the desk lamp", on("Desk Lamp"))
+    assert d.kind == ACT and d.act == [on("Desk Lamp")] and not d.held
+
+
+@pytest.mark.parametrize(
+    ("text", "numbers"),
+    [
+        ("set the desk lamp to 40%", {40}),
+        ("desk lamp to twenty five percent", {25}),
+        ("blinds half open", {50}),
+        ("brightness to the max", {100}),
+        ("one hundred percent", {100}),
+        ("set it to 21.5 degrees", {21.5}),
+        ("timer for an hour and a half", {1, 1.5, 90}),
+        ("timer for half an hour", {30}),
+    ],
+)
+def test_said_numbers(text: str, numbers: set[float]) -> None:
+    assert numbers <= said_numbers(text)
+
+
+def test_a_number_nobody_said_is_not_run() -> None:
+    call = ToolCall("HassSetPosition", {"name": "Kitchen Blinds", "position": 60})
+    d = judge("close the kitchen blinds left", call)
+    assert d.act == [] and d.held[0].kind == UNGROUNDED
+    said = ToolCall("HassSetPosition", {"name": "Kitchen Blinds", "position": 60})
+    assert judge("kitchen blinds to sixty percent", said).act == [said]
+
+
+def test_an_out_of_range_value_is_refused_not_clamped() -> None:
+    call = ToolCall("HassLightSet", {"name": "Desk Lamp", "brightness": 15})
+    d = judge("set the desk lamp to 150 percent", call)
+    assert d.act == [] and d.held[0].kind == OUT_OF_RANGE
+    assert "150 is out of range for brightness (0 to 100)" in d.held[0].reason
+
+
+def test_timer_durations_may_be_said_in_another_unit() -> None:
+    call = ToolCall("HassStartTimer", {"minutes": 90})
+    assert judge("set a timer for an hour and a half", call).act == [call]
+    assert judge("set a timer for an hour", ToolCall("HassStartTimer", {"minutes": 7})).act == []
+
+
+def test_the_wrong_kind_of_device_is_not_run() -> None:
+    d = judge("turn kitchen fan on", on("Kitchen Ceiling Light"))
+    assert d.act == [] and d.held[0].kind == WRONG_DEVICE
+    pause = ToolCall("HassLightSet", {"area": "Living Room", "brightness": 100})
+    d = judge("pause living room media player", pause)
+    assert d.act == [] and {h.kind for h in d.held} & {WRONG_DEVICE, UNGROUNDED}
+    # the user's word is in the device's name: "tv" for the TV Plug is fine
+    assert judge("turn on the tv plug", on("TV Plug")).act == [on("TV Plug")]
+
+
+def test_a_device_the_home_lacks_is_said_so() -> None:
+    d = judge("lock the front door", on("Desk Lamp"))
+    assert d.kind == NO_DEVICE and d.act == [] and "no lock" in d.speech
+    assert judge("unlock the back door").kind == NO_DEVICE  # also when the model made no call
+    assert judge("what is the capital of france").kind == "nothing"
+
+
+def test_an_open_target_is_asked_back_and_the_answer_completes_it() -> None:
+    call = ToolCall("HassTurnOn", {"name": "Living Room Blinds"})
+    d = judge("open the blinds", call)
+    assert d.kind == ASK and d.act == [] and d.pending is not None
+    assert d.held[0].kind == AMBIGUOUS
+    blinds = [e.name for e in HOME.entities if e.domain == "cover"]
+    assert sum(b in d.speech for b in blinds) == 3  # three names at most
+    assert d.speech.startswith("Which one do you mean")
+    assert "Living Room Blinds" in d.speech
+    answer = resolve(d.pending, "the kitchen ones", HOME)
+    assert answer.calls == (ToolCall("HassTurnOn", {"name": "Kitchen Blinds"}),)
+    both = resolve(d.pending, "all of them", HOME)
+    assert len(both.calls) == 4
+    assert resolve(d.pending, "never mind", HOME).cancelled
+    assert resolve(d.pending, "what time is it", HOME) == type(answer)()
+
+
+def test_the_satellite_area_or_previous_turn_closes_the_target() -> None:
+    call = ToolCall("HassTurnOn", {"name": "Office Blinds"})
+    assert judge("open the blinds", call, satellite_area="Office").act == [call]
+    prev = Turn("open the office blinds", (ToolCall("HassTurnOn", {"area": "Office"}),))
+    assert judge("open the blinds", call, previous=prev).act == [call]
+    # the area is in the sentence
+    assert judge("open the office blinds", call).act == [call]
+
+
+def test_an_invented_area_is_asked_back() -> None:
+    call = ToolCall("HassTurnOn", {"area": "Kitchen", "domain": ["light"]})
+    d = judge("turn on the lights", call)
+    assert d.kind == ASK and d.pending is not None and d.pending.key == "area"
+    assert d.speech.startswith("Which room do you mean")
+    assert judge("turn on the kitchen lights", call).act == [call]
+    assert judge("turn on the lights", call, satellite_area="Kitchen").act == [call]
+
+
+def test_low_confidence_is_confirmed_or_refused() -> None:
+    d = judge("desk lamp on", on("Desk Lamp"), conf=(0.3,), threshold=0.5, ask_threshold=0.2)
+    assert d.kind == CONFIRM and d.pending is not None and d.act == []
+    assert d.speech == "Do you want me to turn on Desk Lamp?"
+    assert resolve(d.pending, "yes please", HOME).calls == (on("Desk Lamp"),)
+    assert resolve(d.pending, "no", HOME).cancelled
+    d = judge("desk lamp on", on("Desk Lamp"), conf=(0.1,), threshold=0.5, ask_threshold=0.2)
+    assert d.kind == UNSURE and d.act == [] and d.held[0].kind == LOW_CONFIDENCE
+
+
+def test_a_multi_call_answer_runs_only_its_sure_parts() -> None:
+    d = judge(
+        "turn on the desk lamp and the floor lamp",
+        on("Desk Lamp"),
+        on("Floor Lamp"),
+        conf=(0.95, 0.2),
+        threshold=0.5,
+    )
+    assert d.kind == ACT and d.act == [on("Desk Lamp")]
+    assert [h.call for h in d.held] == [on("Floor Lamp")]
+    assert "Floor Lamp" in d.held[0].reason
+
+
+def test_a_question_holds_the_whole_request() -> None:
+    d = judge(
+        "turn on the desk lamp and open the blinds",
+        on("Desk Lamp"),
+        ToolCall("HassTurnOn", {"name": "Bedroom Blinds"}),
+    )
+    assert d.kind == ASK and d.act == []
+    assert d.pending is not None and d.pending.calls[0] == on("Desk Lamp")
+    done = resolve(d.pending, "the bedroom ones", HOME)
+    assert done.calls == (on("Desk Lamp"), ToolCall("HassTurnOn", {"name": "Bedroom Blinds"}))
+
+
+def test_question_names_at_most_three() -> None:
+    cands = tuple((f"Blind {i}", None) for i in range(6))
+    text = question(Pending("open the blinds", (on("Blind 0"),), 0, "name", cands))
+    assert text == "Which one do you mean, for example: Blind 0, Blind 1 or Blind 2?"
+
+
+def test_pending_questions_expire() -> None:
+    store = PendingQuestions(max_items=2, ttl=10)
+    p = Pending("x", (), 0, "")
+    store.put("a", p, now=0)
+    assert store.pop("a", now=5) == p
+    assert store.pop("a", now=5) is None  # asked once
+    store.put("b", p, now=0)
+    assert store.pop("b", now=11) is None
