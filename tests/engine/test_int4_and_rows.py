@@ -321,3 +321,44 @@ def test_int4_decoder_without_its_logits_graph_is_refused(random_bundles, tmp_pa
     broken = dataclasses.replace(b, logits_onnx=None)
     with pytest.raises(BackendError, match=r"needs logits\.onnx"):
         load_backend(broken, "onnxruntime")
+
+
+# -- decoding with gathered rows ---------------------------------------------------------------
+
+DEFAULT_BUNDLE = Path(__file__).parents[2] / "custom_components" / "needle" / "models" / "default"
+
+
+class _FullLogits:
+    """A backend as decoding saw it before rows: every step returns every logit."""
+
+    gathers_rows = False
+
+    def __init__(self, backend) -> None:
+        self._backend = backend
+        self.config = backend.config
+
+    def __getattr__(self, name: str):
+        return getattr(self._backend, name)
+
+
+@pytest.mark.parametrize("backend_name", BACKENDS)
+def test_constrained_decoding_is_the_same_with_rows(backend_name: str) -> None:
+    """The shipped model decodes the same calls, tokens and confidences whether the backend
+    computes the allowed rows only or the whole vocabulary."""
+    pytest.importorskip("tokenizers")
+    from custom_components.needle.engine import NeedleEngine
+
+    from .test_decode import ha_tools
+
+    engine = NeedleEngine.load(DEFAULT_BUNDLE, backend=backend_name)
+    assert engine.backend.gathers_rows
+    tools = ha_tools()
+    queries = ["turn on the kitchen light", "dim the bedroom lamp to 20", "add oat milk", "hi"]
+    gathered = [engine.generate(q, tools) for q in queries]
+    engine.backend = _FullLogits(engine.backend)
+    full = [engine.generate(q, tools) for q in queries]
+    for a, b in zip(gathered, full, strict=True):
+        assert (a.text, a.tokens, a.model_steps) == (b.text, b.tokens, b.model_steps)
+        np.testing.assert_allclose(a.confidence, b.confidence, rtol=1e-4, atol=1e-6)
+        assert a.stop_confidence == pytest.approx(b.stop_confidence, rel=1e-4, abs=1e-6)
+    assert any(g.calls for g in gathered)
