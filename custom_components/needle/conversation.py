@@ -41,6 +41,7 @@ from .const import (
 from .engine.schema import ToolCall
 from .ha_context import async_device_area, async_home_context, tools_from_assist_api
 from .prompt import Prompt, Turn, build_prompt
+from .queries import add_query_tools, async_query_tools
 from .speech import ha_speech, load_responses
 
 if TYPE_CHECKING:
@@ -185,10 +186,18 @@ class NeedleConversationEntity(conversation.ConversationEntity):
         if chat_log.llm_api is None or data.engine is None:
             return self._error(chat_log, user_input, ENGINE_FAILED)
 
+        # HA's query intents (HassGetState, ...) are no Assist API tools: add them to this
+        # request's API instance, so the model sees them and the chat log runs them.
+        previous = self._memory.get(chat_log.conversation_id)
+        add_query_tools(
+            chat_log.llm_api,
+            async_query_tools(
+                self.hass, chat_log.llm_api, user_input.text, previous.text if previous else ""
+            ),
+        )
         tools = tools_from_assist_api(chat_log.llm_api)
         home = async_home_context(self.hass)
         satellite_area = async_device_area(self.hass, user_input.device_id)
-        previous = self._memory.get(chat_log.conversation_id)
         max_entities = int(self.entry.options.get(CONF_MAX_ENTITIES, DEFAULT_MAX_ENTITIES))
 
         started = time.monotonic()

@@ -15,7 +15,7 @@ import logging
 from functools import lru_cache
 from typing import Any
 
-from homeassistant.core import HomeAssistant
+from homeassistant.core import HomeAssistant, State
 from homeassistant.exceptions import TemplateError
 from homeassistant.helpers import template
 
@@ -110,22 +110,42 @@ def ha_speech(
     key = response_key(call, {s.domain for s in states}, set(responses))
     if key is None:
         return None
+    return render_response(hass, call.name, key, _speech_slots(call), states, [], language)
+
+
+def render_response(
+    hass: HomeAssistant,
+    intent_name: str,
+    key: str,
+    slots: dict[str, Any],
+    matched: list[State],
+    unmatched: list[State],
+    language: str,
+) -> str | None:
+    """One response template of an intent, rendered as HA's built-in agent renders it: ``state``
+    is the first matched (else unmatched) state, ``query`` holds both lists. None when the
+    template is missing, fails, or says "None" (a value these states do not have). Run in the
+    loop (templates read states) after ``load_responses``."""
+    source = (_responses(language).get(intent_name) or {}).get(key)
+    if source is None:
+        return None
+    first = matched[0] if matched else unmatched[0] if unmatched else None
     try:
-        text = template.Template(responses[key], hass).async_render(
+        text = template.Template(source, hass).async_render(
             {
-                "slots": _speech_slots(call),
-                "state": template.TemplateState(hass, states[0]) if states else None,
+                "slots": slots,
+                "state": template.TemplateState(hass, first) if first is not None else None,
                 "query": {
-                    "matched": [template.TemplateState(hass, s) for s in states],
-                    "unmatched": [],
+                    "matched": [template.TemplateState(hass, s) for s in matched],
+                    "unmatched": [template.TemplateState(hass, s) for s in unmatched],
                 },
             },
             parse_result=False,
         )
-    except (TemplateError, TypeError, ValueError, KeyError) as err:
-        _LOGGER.debug("No HA response for %s (%s): %s", call.name, key, err)
+    except (TemplateError, TypeError, ValueError, KeyError, AttributeError) as err:
+        _LOGGER.debug("No HA response for %s (%s): %s", intent_name, key, err)
         return None
     text = " ".join(str(text).split())
-    if not text or "None" in text.split():
+    if not text or "None" in text.replace(",", " ").split():
         return None
     return text
