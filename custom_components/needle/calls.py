@@ -199,6 +199,24 @@ def validate_calls(
     return valid, refused
 
 
+def validate_scored(
+    calls: Sequence[ToolCall], confidence: Sequence[float], tools: Sequence[ToolSchema]
+) -> tuple[list[ToolCall], list[float], list[Refusal]]:
+    """``validate_calls`` that keeps each valid call's confidence next to it (a call without
+    one, from an engine that reports none, gets 1.0)."""
+    valid: list[ToolCall] = []
+    scores: list[float] = []
+    refused: list[Refusal] = []
+    for i, call in enumerate(calls):
+        checked = validate_call(call, tools)
+        if isinstance(checked, Refusal):
+            refused.append(checked)
+        elif checked not in valid:
+            valid.append(checked)
+            scores.append(float(confidence[i]) if i < len(confidence) else 1.0)
+    return valid, scores, refused
+
+
 def _done_text(call: ToolCall, success: list[dict[str, Any]]) -> str:
     names = [str(s.get("name") or s.get("id")) for s in success if s.get("name") or s.get("id")]
     joined = _join(names) if names else _target(call.arguments)

@@ -7,7 +7,7 @@ import logging
 import time
 from collections import OrderedDict
 from dataclasses import replace
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from homeassistant.components import conversation
 from homeassistant.const import MATCH_ALL
@@ -19,9 +19,10 @@ from .calls import (
     CONTROL_DISABLED,
     NOT_UNDERSTOOD,
     CallOutcome,
+    Refusal,
     async_execute,
     compose_reply,
-    validate_calls,
+    validate_scored,
 )
 from .const import (
     CONF_LANGUAGE,
@@ -40,6 +41,14 @@ from .const import (
 )
 from .engine.schema import ToolCall
 from .ha_context import async_device_area, async_home_context, tools_from_assist_api
+from .policy import (
+    CANCELLED,
+    NEGATED_KIND,
+    PendingQuestions,
+    decide,
+    log_fields,
+    resolve,
+)
 from .prompt import Prompt, Turn, build_prompt
 from .queries import add_query_tools, async_query_tools
 from .speech import ha_speech, load_responses
@@ -101,7 +110,7 @@ def _think(
     satellite_area: str | None,
     previous: Turn | None,
     max_entities: int,
-) -> tuple[Prompt, list[ToolCall]]:
+) -> tuple[Prompt, Any]:
     """Prompt and generation (blocking, in the executor: both run the tokenizer).
 
     A bundle that says how its model was trained to be prompted (window, candidates) caps the
@@ -120,8 +129,9 @@ def _think(
         count_tokens=engine.count_tokens,
         **limits,
     )
-    generation = engine.generate(prompt.query, prompt.tools)
-    return prompt, list(generation.calls)
+    # grounding: free-text arguments (list items, timer names) are copied from the sentence
+    generation = engine.generate(prompt.query, prompt.tools, grounding=text)
+    return prompt, generation
 
 
 class NeedleConversationEntity(conversation.ConversationEntity):
@@ -141,6 +151,7 @@ class NeedleConversationEntity(conversation.ConversationEntity):
             "entry_type": "service",  # type: ignore[typeddict-item]
         }
         self._memory = TurnMemory()
+        self._questions = PendingQuestions()  # a question asked back, waiting for its answer
         if self._llm_api:
             self._attr_supported_features = conversation.ConversationEntityFeature.CONTROL
 
@@ -170,6 +181,7 @@ class NeedleConversationEntity(conversation.ConversationEntity):
         data = self.entry.runtime_data
         stats = data.stats
         stats.requests += 1
+        pending = self._questions.pop(chat_log.conversation_id)
 
         if self.entry.options.get(CONF_PREFER_LOCAL, DEFAULT_PREFER_LOCAL) and (
             response := await self._async_try_local(user_input)
@@ -200,10 +212,23 @@ class NeedleConversationEntity(conversation.ConversationEntity):
         satellite_area = async_device_area(self.hass, user_input.device_id)
         max_entities = int(self.entry.options.get(CONF_MAX_ENTITIES, DEFAULT_MAX_ENTITIES))
 
+        if pending is not None:  # this sentence may answer the question asked back
+            resolution = resolve(pending, user_input.text, home)
+            _LOGGER.debug(
+                "Needle question answered: %s",
+                "cancelled" if resolution.cancelled else len(resolution.calls) or "not an answer",
+            )
+            if resolution.cancelled:
+                self._count("answer_cancelled")
+                return self._result(chat_log, user_input, CANCELLED)
+            if resolution.calls:
+                self._count("answer_resolved")
+                return await self._async_act(chat_log, user_input, list(resolution.calls), [])
+
         started = time.monotonic()
         try:
             async with asyncio.timeout(GENERATE_TIMEOUT_S):
-                prompt, calls = await self.hass.async_add_executor_job(
+                prompt, generation = await self.hass.async_add_executor_job(
                     _think,
                     data.engine,
                     user_input.text,
@@ -223,7 +248,47 @@ class NeedleConversationEntity(conversation.ConversationEntity):
             return self._error(chat_log, user_input, ENGINE_FAILED)
         stats.total_generate_s += time.monotonic() - started
 
-        valid, refused = validate_calls(calls, prompt.tools)
+        confidence = tuple(getattr(generation, "confidence", ()))
+        valid, scores, refused = validate_scored(list(generation.calls), confidence, prompt.tools)
+        decision = decide(
+            user_input.text,
+            valid,
+            scores,
+            prompt.tools,
+            home,
+            satellite_area=satellite_area,
+            previous=previous,
+        )
+        _LOGGER.debug("Needle policy: %s", log_fields(decision, scores))
+        self._count(decision.kind)
+        for held in decision.held:
+            self._count(f"held_{held.kind}")
+            _LOGGER.debug("Not run (%s, %.3f): %s", held.kind, held.confidence, held.reason)
+        if decision.pending is not None:  # ask back; the answer completes the request
+            self._questions.put(chat_log.conversation_id, decision.pending)
+            return self._result(chat_log, user_input, decision.speech, keep_open=True)
+        if decision.kind == NEGATED_KIND:
+            return self._result(chat_log, user_input, decision.speech)
+        if decision.speech and not decision.act:
+            code = intent.IntentResponseErrorCode.NO_VALID_TARGETS
+            return self._error(chat_log, user_input, decision.speech, code=code)
+        refused += [Refusal(h.call, h.reason) for h in decision.held]
+        return await self._async_act(chat_log, user_input, decision.act, refused)
+
+    def _count(self, kind: str) -> None:
+        """A policy counter for diagnostics (kinds only, no names)."""
+        counts = self.entry.runtime_data.stats.policy
+        counts[kind] = counts.get(kind, 0) + 1
+
+    async def _async_act(
+        self,
+        chat_log: conversation.ChatLog,
+        user_input: conversation.ConversationInput,
+        valid: list[ToolCall],
+        refused: list[Refusal],
+    ) -> conversation.ConversationResult:
+        """Run the calls the policy let through and say what was and was not done."""
+        stats = self.entry.runtime_data.stats
         for refusal in refused:
             _LOGGER.debug("Refused %s: %s", refusal.call, refusal.reason)
         outcomes = await async_execute(chat_log, user_input.agent_id, valid)
@@ -270,6 +335,7 @@ class NeedleConversationEntity(conversation.ConversationEntity):
         user_input: conversation.ConversationInput,
         speech: str,
         response: intent.IntentResponse | None = None,
+        keep_open: bool = False,
     ) -> conversation.ConversationResult:
         chat_log.async_add_assistant_content_without_tools(
             conversation.AssistantContent(agent_id=user_input.agent_id, content=speech)
@@ -280,7 +346,7 @@ class NeedleConversationEntity(conversation.ConversationEntity):
         return conversation.ConversationResult(
             response=response,
             conversation_id=chat_log.conversation_id,
-            continue_conversation=chat_log.continue_conversation,
+            continue_conversation=keep_open or chat_log.continue_conversation,
         )
 
     async def _in_ha_words(self, outcomes: list[CallOutcome], language: str) -> list[CallOutcome]:

@@ -77,6 +77,8 @@ class RequestStats:
     calls_failed: int = 0
     calls_refused: int = 0
     total_generate_s: float = 0.0
+    # policy.py decisions and reasons a call was not run ("ask", "held_low_confidence", ...)
+    policy: dict[str, int] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         out = {k: getattr(self, k) for k in self.__slots__}  # type: ignore[attr-defined]

@@ -51,6 +51,7 @@ def agent_id(hass: HomeAssistant, entry: MockConfigEntry) -> str:
 class ScriptedGeneration:
     calls: list[ToolCall]
     text: str
+    confidence: tuple[float, ...] = ()
 
 
 Rule = Sequence[ToolCall] | Callable[[str, tuple[ToolSchema, ...]], Sequence[ToolCall]]
@@ -70,8 +71,12 @@ class ScriptedEngine:
     error: Exception | None = None
     seen: list[tuple[str, tuple[ToolSchema, ...]]] = field(default_factory=list)
     closed: bool = False
+    confidence: dict[str, tuple[float, ...]] = field(default_factory=dict)  # per sentence
+    grounding: list[str | None] = field(default_factory=list)
 
-    def generate(self, query: str, tools: Sequence[ToolSchema]) -> ScriptedGeneration:
+    def generate(
+        self, query: str, tools: Sequence[ToolSchema], grounding: str | None = None
+    ) -> ScriptedGeneration:
         if self.delay:
             time.sleep(self.delay)
         self.seen.append((query, tuple(tools)))
@@ -79,7 +84,9 @@ class ScriptedEngine:
             raise self.error
         rule = self.rules.get(query.split("\n", 1)[0], [])
         calls = list(rule(query, tuple(tools)) if callable(rule) else rule)
-        return ScriptedGeneration(calls, calls_json(calls, tuple(tools)))
+        self.grounding.append(grounding)
+        conf = self.confidence.get(query.split("\n", 1)[0], ())
+        return ScriptedGeneration(calls, calls_json(calls, tuple(tools)), conf)
 
     def count_tokens(self, text: str) -> int:
         return (len(text) + 3) // 4
@@ -89,3 +96,14 @@ class ScriptedEngine:
 
     def close(self) -> None:
         self.closed = True
+
+
+def ha_response(intent_name: str, key: str, language: str = "en") -> str:
+    """A response template of the installed home-assistant-intents package, as text. HA's words
+    differ between the ends we test ("Locked" on 2025.4, "Locking" on 2026.11): a test of a
+    reply without slots compares with this instead of hard-coding one release's wording."""
+    from home_assistant_intents import get_intents
+
+    intents = get_intents(language)
+    assert intents is not None
+    return intents["responses"]["intents"][intent_name][key]

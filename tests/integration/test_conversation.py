@@ -20,7 +20,7 @@ from custom_components.needle.const import CONF_LLM_HASS_API, CONF_PREFER_LOCAL,
 from custom_components.needle.engine.schema import ToolCall
 
 from .devices import async_setup_home
-from .helpers import ScriptedEngine, agent_id, async_setup_needle
+from .helpers import ScriptedEngine, agent_id, async_setup_needle, ha_response
 
 
 @pytest.fixture
@@ -109,14 +109,14 @@ async def test_cover_position_climate_lock_media(hass: HomeAssistant, home: dict
     assert speech(r) == "Temperature set to 22 degrees."
     r = await ask(hass, entry, "lock the front door")
     assert hass.states.get("lock.front_door").state == "locked"
-    assert speech(r) == "Locked."
+    assert speech(r) == ha_response("HassTurnOn", "lock") + "."
     await ask(hass, entry, "tv volume 50")  # a numeric string is accepted and normalised
     assert hass.states.get("media_player.tv").attributes["volume_level"] == 0.5
     await ask(hass, entry, "pause the tv")
     assert hass.states.get("media_player.tv").state == "paused"
     # HA refuses the volume of a paused player; the reply says why instead of "not found"
-    engine.rules["tv volume 50"] = [ToolCall("HassSetVolume", {"name": "TV", "volume_level": 80})]
-    r = await ask(hass, entry, "tv volume 50")
+    engine.rules["tv volume 80"] = [ToolCall("HassSetVolume", {"name": "TV", "volume_level": 80})]
+    r = await ask(hass, entry, "tv volume 80")
     assert speech(r) == "I could not set the volume of TV: TV is not in a state that allows this."
     engine.rules["living room volume 80"] = [
         ToolCall("HassSetVolume", {"area": "Living Room", "volume_level": 80})
@@ -277,7 +277,9 @@ async def test_concurrent_requests(hass: HomeAssistant, home: dict) -> None:
             "kitchen": [ToolCall("HassTurnOn", {"name": "Kitchen Light"})],
             "bedroom": [ToolCall("HassTurnOn", {"name": "Bedroom Lamp"})],
             "office": [ToolCall("HassTurnOn", {"name": "Office Light"})],
-            "blinds": [ToolCall("HassSetPosition", {"name": "Living Room Blinds", "position": 70})],
+            "blinds 70": [
+                ToolCall("HassSetPosition", {"name": "Living Room Blinds", "position": 70})
+            ],
         },
         delay=0.05,
     )
@@ -285,7 +287,7 @@ async def test_concurrent_requests(hass: HomeAssistant, home: dict) -> None:
     results = await asyncio.gather(
         *(
             ask(hass, entry, s, f"c{i}")
-            for i, s in enumerate(["kitchen", "bedroom", "office", "blinds"])
+            for i, s in enumerate(["kitchen", "bedroom", "office", "blinds 70"])
         )
     )
     assert all(r.response.response_type == intent.IntentResponseType.ACTION_DONE for r in results)
@@ -303,8 +305,8 @@ async def test_prefer_local_skips_the_model(hass: HomeAssistant, home: dict) -> 
     assert engine.seen == []
     assert entry.runtime_data.stats.local_handled == 1
     # a sentence HA's templates do not know goes to the model
-    engine.rules["make the place cosy"] = [ToolCall("HassTurnOn", {"name": "Bedroom Lamp"})]
-    await ask(hass, entry, "make the place cosy")
+    engine.rules["make the bedroom cosy"] = [ToolCall("HassTurnOn", {"name": "Bedroom Lamp"})]
+    await ask(hass, entry, "make the bedroom cosy")
     assert len(engine.seen) == 1
     assert hass.states.get("light.bedroom_lamp").state == "on"
 
