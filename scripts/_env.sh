@@ -1,5 +1,5 @@
-# Shared by scripts/setup, scripts/test and scripts/demo: find Python 3.13 (HA 2025.4 needs it) and
-# make the project's virtual environment. Sourced, not run.
+# Shared by scripts/test and scripts/demo: find Python 3.13 (HA 2025.4 needs it) and make the
+# project's virtual environment; _py314.sh adds the Python 3.14 root for HA 2026.x. Sourced, not run.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="${NEEDLE_VENV:-$ROOT/.venv}"
@@ -45,3 +45,9 @@ ensure_train_venv() {  # PyTorch for training (its CPU wheel is built for Python
     cp "$ROOT/training/requirements.txt" "$TRAIN_VENV/.requirements"
   fi
 }
+
+ha_version() {  # ha_version PYTHON -> the homeassistant version that interpreter imports
+  "$@" -c 'import homeassistant.const as c; print(c.__version__)'
+}
+
+source "$ROOT/scripts/_py314.sh"

@@ -62,7 +62,8 @@ ensure_sid_root() {  # debootstrap the root once (a few minutes); marker file sa
 
 # HA 2026.11 replaced httpx with httpx2 and aliases `httpx` to it when homeassistant is imported;
 # the plugin (made for 2026.10) imports respx, hence httpx, before that, and HA refuses to start.
-# A .pth file in the test venv makes the alias at interpreter start, as HA's own would.
+# A .pth file in the test venv makes the alias at interpreter start, as HA's own would; and
+# scripts/ha2026_plugin_fix.py mends the plugin's one import that 2026.11 moved.
 ensure_new_venv() {  # HA 2026.11 + pytest-homeassistant-custom-component inside the sid root
   local stamp="$SID_ROOT$HA_NEW_VENV/.requirements"
   ensure_sid_root || return 1
@@ -73,7 +74,8 @@ ensure_new_venv() {  # HA 2026.11 + pytest-homeassistant-custom-component inside
       && $HA_NEW_VENV/bin/pip install -q -r requirements_test_ha2026.txt \
       && $HA_NEW_VENV/bin/pip install -q --no-deps -r requirements_test_ha2026_plugin.txt \
       && echo 'import httpx2; httpx2.alias_httpx()' \
-         >$HA_NEW_VENV/lib/python3.14/site-packages/needle-httpx2-alias.pth" \
+         >$HA_NEW_VENV/lib/python3.14/site-packages/needle-httpx2-alias.pth \
+      && $HA_NEW_VENV/bin/python scripts/ha2026_plugin_fix.py" \
       || { _py314_fail "pip could not install requirements_test_ha2026*.txt"; return 1; }
     cat "$ROOT"/requirements_test_ha2026*.txt >"$stamp"
   fi

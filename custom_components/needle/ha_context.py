@@ -134,7 +134,28 @@ def tool_schema(tool: llm.Tool, custom_serializer: Any = None) -> ToolSchema:
     )
 
 
+def _merge_all_of(prop: dict[str, Any]) -> dict[str, Any]:
+    """One property from an ``allOf`` (probatio writes ``All(Coerce(int), Percentage())`` as
+    ``allOf: [{type: integer}, {type: number, minimum: 0, maximum: 100}]``): every part must hold,
+    so the bounds add up and the narrowest type wins (integer over number)."""
+    parts = prop.get("allOf")
+    if not isinstance(parts, list):
+        return prop
+    merged: dict[str, Any] = {k: v for k, v in prop.items() if k != "allOf"}
+    for part in (_merge_all_of(p) for p in parts if isinstance(p, dict)):
+        for key, value in part.items():
+            if key == "type" and merged.get("type") == "integer" and value == "number":
+                continue
+            if key == "minimum" and "minimum" in merged:
+                value = max(merged["minimum"], value)
+            if key == "maximum" and "maximum" in merged:
+                value = min(merged["maximum"], value)
+            merged[key] = value
+    return merged
+
+
 def _param(name: str, prop: dict[str, Any], required: bool) -> ToolParam:
+    prop = _merge_all_of(prop)
     kind = prop.get("type")
     if kind not in _JSON_TYPES:
         kind = "string"  # anyOf/objects: the model writes text, HA's validation decides

@@ -14,9 +14,11 @@ from homeassistant.helpers import llm
 from homeassistant.setup import async_setup_component
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+from custom_components.needle.compat import make_llm_context, model_tool_name
 from custom_components.needle.ha_context import (
     async_device_area,
     async_home_context,
+    ha_tool_names,
     tools_from_assist_api,
 )
 from custom_components.needle.prompt import (
@@ -69,10 +71,17 @@ async def test_assist_tools_convert_and_build(hass: HomeAssistant) -> None:
     assert await async_setup_component(hass, "homeassistant", {})
     assert await async_setup_component(hass, "conversation", {})
     await async_setup_home(hass)
-    context = llm.LLMContext("needle", None, "x", "en", "conversation", None)
+    context = make_llm_context(
+        platform="needle", context=None, language="en", assistant="conversation", device_id=None
+    )
     api = await llm.async_get_api(hass, "assist", context)
     tools = tools_from_assist_api(api)
-    assert [t.name for t in tools] == [t.name for t in api.tools]
+    # the model sees HA's intent names without 2026.x's integration prefix (intent__HassTurnOn),
+    # and each call goes back under the name HA gave the tool
+    assert [t.name for t in tools] == list(dict.fromkeys(model_tool_name(t.name) for t in api.tools))
+    assert all("__" not in t.name for t in tools)
+    names = ha_tool_names(api)
+    assert {names[t.name] for t in tools} <= {t.name for t in api.tools}
     by_name = {t.name: t for t in tools}
     position = by_name["HassSetPosition"].param("position")
     assert (position.type, position.required, position.minimum, position.maximum) == (
