@@ -1,18 +1,20 @@
 """Speed and memory of the engine's backends at full v1 size (random weights unless --bundle).
 
-    python tools/benchmark.py [--bundle DIR] [--backends onnxruntime,numpy] [--precisions fp32,int8]
-        [--ceiling]
+    python tools/benchmark.py [--bundle DIR] [--backends onnxruntime,numpy]
+        [--precisions fp32,int8,int4] [--ceiling]
 
 For each backend and precision: prefill tok/s (encoder over 512 tokens, cross K/V included),
-steady-state decode tok/s at batch 1, forced tok/s (runs of 8 tokens fed with one ``extend``
-call, as jump-forward decoding does; 0 where a backend has no ``extend``), end-to-end ms for a
-typical request (150 tokens in, 30 out, greedy), load seconds (verify + load) and peak RSS. Each
+steady-state decode tok/s at batch 1 (every logit), decode tok/s with ``rows`` (the logits of
+``ROWS`` vocabulary ids a step, as constrained decoding asks for the tokens its grammar allows),
+forced tok/s (runs of 8 tokens fed with one ``extend`` call, as jump-forward decoding does; 0
+where a backend has no ``extend``), end-to-end ms for a typical request (150 tokens in, 30 out,
+greedy over every logit, and with ``rows``), load seconds (verify + load) and peak RSS. Each
 configuration runs in a fresh subprocess so its RSS is its own. The last line is a JSON summary.
 
 ``--ceiling`` also measures an upper bound: the tok/s onnxruntime would reach if a step were
-nothing but the model's int8 weight matmuls (DynamicQuantizeMatMul, the op int8 bundles use), with
-attention, norms and per-node overhead free. A target above it cannot be met with these kernels
-on this CPU, whatever the graph looks like.
+nothing but the model's weight matmuls (DynamicQuantizeMatMul for int8, MatMulNBits for int4:
+the ops the bundles use), with attention, norms and per-node overhead free. A target above it
+cannot be met with these kernels on this CPU, whatever the graph looks like.
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ PREFILL_TOKENS = 512
 DECODE_TOKENS = 64
 FORCED_RUN = 8  # tokens per extend call in the forced measurement
 REQUEST_IN, REQUEST_OUT = 150, 30
+ROWS = 24  # allowed tokens a constrained step asks logits for (a tool name, a key, an enum)
 
 
 def _best(fn: Any, repeat: int) -> float:
@@ -94,6 +97,19 @@ def worker(bundle_dir: Path, backend_name: str) -> dict[str, Any]:
         return time.perf_counter() - t0
 
     decode_s = min(decode() for _ in range(3))
+    gathers = getattr(backend, "gathers_rows", False)
+    row_sets = rng.integers(0, vocab, size=(DECODE_TOKENS + 8, ROWS))
+
+    def decode_rows() -> float:
+        state, token = backend.start(enc), 1
+        for rows in row_sets[:8]:
+            token = int(rows[np.argmax(backend.step(state, token, rows=rows))])
+        t0 = time.perf_counter()
+        for rows in row_sets[8:]:
+            token = int(rows[np.argmax(backend.step(state, token, rows=rows))])
+        return time.perf_counter() - t0
+
+    rows_tok_s = DECODE_TOKENS / min(decode_rows() for _ in range(3)) if gathers else 0.0
 
     extend = getattr(backend, "extend", None)  # optional: see decode.py
 
@@ -115,21 +131,32 @@ def worker(bundle_dir: Path, backend_name: str) -> dict[str, Any]:
             token = int(np.argmax(backend.step(state, token)))
 
     e2e_s = _best(request, 3)
+
+    def request_rows() -> None:
+        state, token = backend.start(backend.encode(src[:REQUEST_IN])), 1
+        for rows in row_sets[:REQUEST_OUT]:
+            token = int(rows[np.argmax(backend.step(state, token, rows=rows))])
+
+    e2e_rows_s = _best(request_rows, 3) if gathers else 0.0
     rss_mb = peak_rss_mb()
     return {
         "backend": backend.name,
         "precision": bundle.precision,
         "prefill_tok_s": round(PREFILL_TOKENS / prefill_s, 1),
         "decode_tok_s": round(DECODE_TOKENS / decode_s, 1),
+        "decode_rows_tok_s": round(rows_tok_s, 1),
         "forced_tok_s": round(forced_tok_s, 1),
         "e2e_ms": round(e2e_s * 1000, 1),
+        "e2e_rows_ms": round(e2e_rows_s * 1000, 1),
         "load_s": round(load_s, 3),
         "peak_rss_mb": round(rss_mb, 1),
     }
 
 
-def matmul_ceiling(threads: int | None = None, repeat: int = 20) -> dict[str, float]:
-    """Prefill and decode tok/s of the v1 size's int8 weight matmuls alone (see the docstring).
+def matmul_ceiling(
+    threads: int | None = None, repeat: int = 20, precision: str = "int8"
+) -> dict[str, float]:
+    """Prefill and decode tok/s of the v1 size's weight matmuls alone (see the docstring).
 
     Prefill: every encoder layer's fused q/k/v and output projections, and each decoder layer's
     cross-attention k/v projection, over 512 tokens. Decode: each decoder layer's fused q/k/v,
@@ -147,17 +174,28 @@ def matmul_ceiling(threads: int | None = None, repeat: int = 20) -> dict[str, fl
     def chain_seconds(widths: list[int], rows: int) -> float:
         nodes, inits, x = [], [], "x"
         for i, n in enumerate(widths):
-            w = rng.integers(-63, 64, size=(d, n), dtype=np.int8)
-            inits += [
-                numpy_helper.from_array(w, f"w{i}"),
-                numpy_helper.from_array(np.full(n, 1e-3, np.float32), f"s{i}"),
-            ]
             y = f"y{i}"
-            nodes.append(
-                helper.make_node(
+            if precision == "int4":
+                blocks = d // 32
+                w = rng.integers(0, 256, size=(n, blocks, 16), dtype=np.uint8)
+                inits += [
+                    numpy_helper.from_array(w, f"w{i}"),
+                    numpy_helper.from_array(np.full((n, blocks), 1e-3, np.float32), f"s{i}"),
+                ]
+                node = helper.make_node(
+                    "MatMulNBits", [x, f"w{i}", f"s{i}"], [y], domain="com.microsoft",
+                    K=d, N=n, bits=4, block_size=32, accuracy_level=4,
+                )  # fmt: skip
+            else:
+                w = rng.integers(-63, 64, size=(d, n), dtype=np.int8)
+                inits += [
+                    numpy_helper.from_array(w, f"w{i}"),
+                    numpy_helper.from_array(np.full(n, 1e-3, np.float32), f"s{i}"),
+                ]
+                node = helper.make_node(
                     "DynamicQuantizeMatMul", [x, f"w{i}", f"s{i}"], [y], domain="com.microsoft"
                 )
-            )
+            nodes.append(node)
             if n != d and i < len(widths) - 1:
                 nodes.append(helper.make_node("Slice", [y, "zero", "width", "one"], [f"z{i}"]))
                 y = f"z{i}"
@@ -185,10 +223,12 @@ def matmul_ceiling(threads: int | None = None, repeat: int = 20) -> dict[str, fl
         return _best(lambda: session.run(None, feed), repeat)
 
     prefill = [d + 2 * kv, d] * enc + [2 * kv] * dec
-    decode = [d + 2 * kv, d, d, d] * dec + [vocab]
+    decode = [d + 2 * kv, d, d, d] * dec
     return {
+        "precision": precision,
         "prefill_tok_s": round(PREFILL_TOKENS / chain_seconds(prefill, PREFILL_TOKENS), 1),
-        "decode_tok_s": round(1 / chain_seconds(decode, 1), 1),
+        "decode_tok_s": round(1 / chain_seconds([*decode, vocab], 1), 1),
+        "decode_rows_tok_s": round(1 / chain_seconds(decode, 1), 1),  # no logits projection
     }
 
 
@@ -201,7 +241,7 @@ def make_bundles(root: Path, precisions: list[str]) -> dict[str, Path]:
     config = ModelConfig.from_dict(V1)
     ckpt = Checkpoint(config=config, params=init_random_params(config, 0))
     return {
-        p: write_bundle(ckpt, root / p, int8=p == "int8", provenance={"source": "random"})
+        p: write_bundle(ckpt, root / p, precision=p, provenance={"source": "random"})
         for p in precisions
     }
 
@@ -210,9 +250,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--bundle", type=Path, action="append", help="bundle(s) to measure")
     parser.add_argument("--backends", default="onnxruntime,numpy")
-    parser.add_argument("--precisions", default="fp32,int8", help="for random bundles")
+    parser.add_argument("--precisions", default="int8,int4", help="for random bundles")
     parser.add_argument(
-        "--ceiling", action="store_true", help="also the int8 matmul-only bound (onnxruntime)"
+        "--ceiling", action="store_true", help="also the matmul-only bound (onnxruntime)"
     )
     parser.add_argument("--worker", nargs=2, metavar=("BUNDLE", "BACKEND"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -239,22 +279,27 @@ def main(argv: list[str] | None = None) -> int:
                     continue
                 results.append(json.loads(run.stdout.strip().splitlines()[-1]))
     header = f"{'backend':<12} {'precision':<9} {'prefill tok/s':>13} {'decode tok/s':>12} "
-    header += f"{'forced tok/s':>12} {'e2e ms':>8} {'load s':>7} {'peak RSS MB':>11}"
+    header += f"{'rows tok/s':>10} {'forced tok/s':>12} {'e2e ms':>7} {'e2e rows':>8} "
+    header += f"{'load s':>6} {'peak RSS MB':>11}"
     print(header)
     for r in results:
         print(
             f"{r['backend']:<12} {r['precision']:<9} {r['prefill_tok_s']:>13.0f} "
-            f"{r['decode_tok_s']:>12.0f} {r['forced_tok_s']:>12.0f} {r['e2e_ms']:>8.1f} "
-            f"{r['load_s']:>7.2f} "
-            f"{r['peak_rss_mb']:>11.0f}"
+            f"{r['decode_tok_s']:>12.0f} {r['decode_rows_tok_s']:>10.0f} "
+            f"{r['forced_tok_s']:>12.0f} {r['e2e_ms']:>7.1f} {r['e2e_rows_ms']:>8.1f} "
+            f"{r['load_s']:>6.2f} {r['peak_rss_mb']:>11.0f}"
         )
     summary: dict[str, Any] = {"results": results}
     if args.ceiling:
-        summary["ceiling"] = ceiling = matmul_ceiling()
-        print(
-            f"ceiling (int8 weight matmuls only, onnxruntime): prefill "
-            f"{ceiling['prefill_tok_s']:.0f} tok/s, decode {ceiling['decode_tok_s']:.0f} tok/s"
-        )
+        summary["ceiling"] = ceilings = [
+            matmul_ceiling(precision=p) for p in ("int8", "int4") if p in args.precisions
+        ]
+        for c in ceilings:
+            print(
+                f"ceiling ({c['precision']} weight matmuls only, onnxruntime): prefill "
+                f"{c['prefill_tok_s']:.0f} tok/s, decode {c['decode_tok_s']:.0f} tok/s, "
+                f"without the logits projection {c['decode_rows_tok_s']:.0f} tok/s"
+            )
     print(json.dumps(summary))
     return 0 if results else 1
 

@@ -102,6 +102,7 @@ def test_int4_bundle_is_smaller_and_documented(random_bundles) -> None:
         "symmetric": True,
         "zero_point": 8,
         "layout": "com.microsoft.MatMulNBits",
+        "int8": "encoder layers and cross-attention k/v projections (per-channel, 7-bit)",
     }
     emb = int4.tensors[EMBEDDING]
     assert emb.dtype == "uint8" and emb.shape == (300, 2, 16) and emb.block_size == 32

@@ -20,7 +20,9 @@ which at S = 150 cost a decoding step ~0.6 ms of copying, more than its attentio
 int8 bundles use ``com.microsoft.DynamicQuantizeMatMul`` (per-column scales) for every
 projection and the tied logits; int4 bundles ``com.microsoft.MatMulNBits`` (bits 4, block 32,
 ``accuracy_level`` 4: activations quantized to int8 per block, integer dot products), whose
-weight layout is the bundle's, and unpack the embedding rows they look up with a few integer ops.
+weight layout is the bundle's, for their 4-bit tensors (the decoder's own projections and the
+tied embedding, whose rows they unpack with a few integer ops where they look them up), and
+``DynamicQuantizeMatMul`` for the encoder's, which int4 bundles keep in int8 (see bundle.py).
 """
 
 from __future__ import annotations
@@ -126,7 +128,7 @@ class Graph:
     def matmul(self, x: str, keys: list[str], layer: int) -> str:
         """x @ [W_1 | W_2 | ...] for one layer: fused into one matmul (folded at load)."""
         ws = [self.weight(k, layer) for k in keys]
-        int4 = self.precision == "int4"  # weights stored (N, blocks, 16): output rows first
+        int4 = "block_size" in self.index[keys[0]]  # stored (N, blocks, 16): output rows first
         w = ws[0] if len(ws) == 1 else self.op("Concat", *ws, axis=0 if int4 else 1)
         if self.precision == "fp32":
             return self.op("MatMul", x, w)
@@ -291,6 +293,24 @@ class Graph:
         gate = sigmoid(self.arrays[gate_key][layer].astype(np.float32))
         return self.op("Add", x, self.op("Mul", update, self.const(gate)))
 
+    def name_outputs(self, outputs: list[tuple[str, str]]) -> None:
+        """Give the values the graph returns their output names by renaming them in place.
+
+        An ``Identity`` per output would copy it on every run: for the decoder that is every
+        layer's whole KV cache, each step (~170 us of a v1 step, measured). A value that is
+        not a node's output (a graph input) or is returned twice still gets an Identity.
+        """
+        produced = {o for node in self.nodes for o in node.output}
+        renames: dict[str, str] = {}
+        for src, name in outputs:
+            if src in produced and src not in renames:
+                renames[src] = name
+            else:
+                self.nodes.append(helper.make_node("Identity", [renames.get(src, src)], [name]))
+        for node in self.nodes:
+            node.input[:] = [renames.get(i, i) for i in node.input]
+            node.output[:] = [renames.get(o, o) for o in node.output]
+
     def model(
         self, inputs: list[onnx.ValueInfoProto], outputs: list[onnx.ValueInfoProto], name: str
     ) -> onnx.ModelProto:
@@ -355,8 +375,7 @@ def build_encoder(g: Graph) -> onnx.ModelProto:
         outputs.append((k, _tensor(f"cross_k_{i}", F, [KV, hd, "S"])))
         outputs.append((v, _tensor(f"cross_v_{i}", F, [KV, "S", hd])))
     outputs.append((con, _tensor("contrastive", F, [c.contrastive_dim])))
-    for src, info in outputs:
-        g.nodes.append(helper.make_node("Identity", [src], [info.name]))
+    g.name_outputs([(src, info.name) for src, info in outputs])
     return g.model(
         [_tensor("src_ids", TensorProto.INT64, ["S"])], [o for _, o in outputs], "needle_encoder"
     )
@@ -404,8 +423,7 @@ def build_decoder(g: Graph) -> onnx.ModelProto:
     for i, (k_t, v) in enumerate(present):
         outputs.append((k_t, _tensor(f"present_k_{i}", F, [KV, hd, "P+T"])))
         outputs.append((v, _tensor(f"present_v_{i}", F, [KV, "P+T", hd])))
-    for src, info in outputs:
-        g.nodes.append(helper.make_node("Identity", [src], [info.name]))
+    g.name_outputs([(src, info.name) for src, info in outputs])
     inputs = [_tensor("tokens", TensorProto.INT64, ["T"])]
     for i in range(L):
         inputs += [
@@ -422,7 +440,7 @@ def build_logits(g: Graph) -> onnx.ModelProto:
     """hidden (T, d) -> logits (T, V): the tied output projection alone."""
     g._names.add("hidden")
     logits = g.logits("hidden")
-    g.nodes.append(helper.make_node("Identity", [logits], ["logits"]))
+    g.name_outputs([(logits, "logits")])
     F = TensorProto.FLOAT
     return g.model(
         [_tensor("hidden", F, ["T", g.c.d_model])],
