@@ -6,6 +6,7 @@ import asyncio
 import logging
 import time
 from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -102,6 +103,24 @@ class TurnMemory:
         return len(self._items)
 
 
+def _debug_request(stage: str, **fields: object) -> None:
+    """One line of the per-request debug log (``logger: logs: custom_components.needle: debug``):
+    the prompt (tokens, candidate entities), the model's calls with their confidence, what ran
+    and how long each stage took. One helper, so every stage reads alike; nothing is
+    formatted unless debug logging is on."""
+    if _LOGGER.isEnabledFor(logging.DEBUG):
+        _LOGGER.debug("Needle %s: %s", stage, ", ".join(f"{k} {v}" for k, v in fields.items()))
+
+
+def _calls_text(calls: Sequence[ToolCall], confidence: Sequence[float] = ()) -> str:
+    shown = [
+        f"{c.name}({', '.join(f'{k}={v!r}' for k, v in c.arguments.items())})"
+        + (f" confidence {confidence[i]:.3f}" if i < len(confidence) else "")
+        for i, c in enumerate(calls)
+    ]
+    return "[" + "; ".join(shown) + "]"
+
+
 def _think(
     engine: NeedleEngine,
     text: str,
@@ -120,6 +139,7 @@ def _think(
     limits = {"max_entities": min(max_entities, trained.get("max_entities", max_entities))}
     if "max_encoder_tokens" in trained:
         limits["max_encoder_tokens"] = trained["max_encoder_tokens"]
+    started = time.monotonic()
     prompt = build_prompt(
         text,
         home,  # type: ignore[arg-type]
@@ -130,7 +150,17 @@ def _think(
         **limits,
     )
     # grounding: free-text arguments (list items, timer names) are copied from the sentence
+    built = time.monotonic()
     generation = engine.generate(prompt.query, prompt.tools, grounding=text)
+    _debug_request(
+        "model",
+        prompt_tokens=getattr(generation, "encoder_tokens", "?"),
+        candidates=f"{len(prompt.entities)} of {len(getattr(home, 'entities', ()))} exposed",
+        tools=len(prompt.tools),
+        calls=_calls_text(generation.calls, tuple(getattr(generation, "confidence", ()))),
+        prompt_ms=round((built - started) * 1000, 1),
+        engine_ms=round((time.monotonic() - built) * 1000, 1),
+    )
     return prompt, generation
 
 
@@ -187,6 +217,8 @@ class NeedleConversationEntity(conversation.ConversationEntity):
             response := await self._async_try_local(user_input)
         ):
             stats.local_handled += 1
+            speech = response.speech["plain"]["speech"]
+            _debug_request("answered by HA's built-in sentences", reply=repr(speech))
             return self._result(chat_log, user_input, response.speech["plain"]["speech"], response)
 
         if (api := self._llm_api) is None:
@@ -291,10 +323,18 @@ class NeedleConversationEntity(conversation.ConversationEntity):
         stats = self.entry.runtime_data.stats
         for refusal in refused:
             _LOGGER.debug("Refused %s: %s", refusal.call, refusal.reason)
+        started = time.monotonic()
         outcomes = await async_execute(chat_log, user_input.agent_id, valid)
         if len(outcomes) == 1 and not refused:
             outcomes = await self._in_ha_words(outcomes, user_input.language)
         reply = compose_reply(outcomes, refused)
+        _debug_request(
+            "executed",
+            ran=[f"{o.call.name}: {'ok' if o.ok else 'failed: ' + o.reason}" for o in outcomes],
+            refused=len(refused),
+            execute_ms=round((time.monotonic() - started) * 1000, 1),
+            reply=repr(reply.speech),
+        )
         stats.calls_refused += len(refused)
         stats.calls_executed += sum(o.ok for o in outcomes)
         stats.calls_failed += sum(not o.ok for o in outcomes)
