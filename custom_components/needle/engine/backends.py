@@ -401,9 +401,14 @@ class OnnxRuntimeBackend:
         self._past_names = [f"past_{kv}_{i}" for i in layers for kv in "kv"]
         self._present_names = [f"present_{kv}_{i}" for i in layers for kv in "kv"]
         self._encoder_outputs = ["enc", *self._cross_names, "contrastive"]
-        empty_k = np.zeros((c.num_kv_heads, c.head_dim, 0), np.float32)
-        empty_v = np.zeros((c.num_kv_heads, 0, c.head_dim), np.float32)
-        self._empty = [empty_k, empty_v] * c.num_decoder_layers
+        past_rank = {len(i.shape) for i in self._decoder.get_inputs() if i.name == "past_k_0"}
+        if past_rank == {4}:  # GroupQueryAttention's caches: (1, KV, P, hd) each
+            empty = np.zeros((1, c.num_kv_heads, 0, c.head_dim), np.float32)
+            self._empty = [empty, empty] * c.num_decoder_layers
+        else:  # exports before it: keys (KV, hd, P), pre-transposed, values (KV, P, hd)
+            empty_k = np.zeros((c.num_kv_heads, c.head_dim, 0), np.float32)
+            empty_v = np.zeros((c.num_kv_heads, 0, c.head_dim), np.float32)
+            self._empty = [empty_k, empty_v] * c.num_decoder_layers
 
     def _encode(self, ids: np.ndarray) -> tuple[EncoderState, np.ndarray]:
         enc, *cross, con = self._encoder.run(self._encoder_outputs, {"src_ids": ids})
