@@ -36,7 +36,7 @@ from .const import (
     TURN_MEMORY_TTL_S,
 )
 from .engine.schema import ToolCall, ToolSchema
-from .prompt import STOP_WORDS, TOOL_DOMAINS, HomeContext, Turn, words
+from .prompt import FREE_NAME_TOOLS, STOP_WORDS, TOOL_DOMAINS, HomeContext, Turn, words
 
 MAX_NAMED_CANDIDATES = 3  # a question a listener can hold in mind
 
@@ -48,9 +48,10 @@ CANCELLED = "OK, never mind."
 ACT, NEGATED_KIND, NO_DEVICE, ASK, CONFIRM, UNSURE, NOTHING = (
     "act", "negated", "no_device", "ask", "confirm", "unsure", "nothing",
 )  # fmt: skip
-LOW_CONFIDENCE, UNGROUNDED, OUT_OF_RANGE, WRONG_DEVICE, AMBIGUOUS = (
-    "low_confidence", "ungrounded", "out_of_range", "wrong_device", "ambiguous",
+LOW_CONFIDENCE, UNGROUNDED, OUT_OF_RANGE, WRONG_DEVICE, AMBIGUOUS, NO_MATCH = (
+    "low_confidence", "ungrounded", "out_of_range", "wrong_device", "ambiguous", "no_match",
 )  # fmt: skip
+NOTHING_MATCHES = "Sorry, none of the devices I can control matches that."
 
 # A negation that governs a command: "don't turn ...", "do not open ...", "never unlock ...".
 # "I don't need the lamp anymore, turn it off" and "don't forget to ..." are not negated
@@ -73,7 +74,9 @@ _NEGATION = re.compile(
 DEVICE_WORDS: dict[str, frozenset[str]] = {
     "light": frozenset({"light", "lamp", "lighting", "bulb", "chandelier", "brightness", "dim"}),
     "cover": frozenset({"blind", "shade", "curtain", "shutter", "awning", "garage", "drape"}),
-    "climate": frozenset({"thermostat", "heating", "ac", "hvac", "temperature"}),
+    "climate": frozenset(
+        {"thermostat", "heating", "heat", "ac", "hvac", "temperature", "degree", "warmer"}
+    ),
     "lock": frozenset({"lock", "unlock", "deadbolt"}),
     "media_player": frozenset(
         {"tv", "television", "speaker", "music", "song", "track", "volume", "media", "player"}
@@ -82,6 +85,8 @@ DEVICE_WORDS: dict[str, frozenset[str]] = {
     "vacuum": frozenset({"vacuum", "robot", "hoover"}),
     "valve": frozenset({"valve"}),
     "humidifier": frozenset({"humidifier", "dehumidifier"}),
+    "todo": frozenset({"list", "todo"}),
+    "timer": frozenset({"timer"}),  # not a domain: what the timer tools act on
 }
 
 _YES = frozenset({"yes", "yeah", "yep", "yup", "sure", "ok", "okay", "correct", "right", "do"})
@@ -295,6 +300,8 @@ def _call_domains(
     """The kinds of device a call acts on: its entity's domain, its domain argument, or the
     tool's domains; empty when it could be anything ("turn off everything in the kitchen")."""
     args = call.arguments
+    if call.name in FREE_NAME_TOOLS:
+        return {"timer"}
     if name := args.get("name"):
         folded = str(name).casefold()
         return {e.domain for e in home.entities if any(n.casefold() == folded for n in e.names)}
@@ -311,8 +318,9 @@ def _check_kind(
     tool_domains: frozenset[str] | None,
 ) -> Held | None:
     """A device of another kind than the sentence names, when the sentence does not name the
-    device itself: "turn kitchen fan on" must not turn on the Kitchen Ceiling Light."""
-    if not named or not (call.arguments.get("name") or call.arguments.get("area")):
+    device itself: "turn kitchen fan on" must not turn on the Kitchen Ceiling Light, "pause the
+    den music" must not pause a timer."""
+    if not named:
         return None
     kinds = _call_domains(call, home, tool_domains)
     if not kinds or kinds & set(named):
@@ -322,7 +330,7 @@ def _check_kind(
     if name and _content(str(name)) & {_stem(w) for w in said}:
         return None  # "TV Plug" for "turn on the tv": the user's word is in its name
     word = sorted(said)[0]
-    return Held(call, f"{_describe(call)} is not what you asked for (a {word})", WRONG_DEVICE)
+    return Held(call, f"I could not find the {word} you mean", WRONG_DEVICE)
 
 
 def _named_entity_is_said(call: ToolCall, home: HomeContext, sentence: frozenset[str]) -> bool:
@@ -353,8 +361,10 @@ def _open_target(
     satellite_area: str | None,
     previous: Turn | None,
     tool_domains: frozenset[str] | None,
-) -> Pending | None:
-    """A question when the call's target is one of several the sentence could mean."""
+    named: dict[str, set[str]],
+) -> Pending | Held | None:
+    """A question when the call's target is one of several the sentence could mean; a refusal
+    when nothing in the sentence points at it (no word of its name, its area or its kind)."""
     args = call.arguments
     said_areas = _areas_said(home, sentence)
     if said_areas:
@@ -373,6 +383,14 @@ def _open_target(
         kinds = {e.domain for e in chosen} | set(tool_domains or ())
         pool = [e for e in home.entities if e.domain in kinds]
         overlap = {e.entity_id: max(len(_content(n) & sentence) for n in e.names) for e in pool}
+        only = tool_domains and sum(e.domain in tool_domains for e in home.entities) == 1
+        if (
+            not only  # "heat to 22" with one thermostat: the tool itself names the device
+            and not any(overlap.get(e.entity_id) for e in chosen)
+            and not any(e.area in said_areas for e in chosen)
+            and not {e.domain for e in chosen} & set(named)
+        ):
+            return Held(call, NOTHING_MATCHES, NO_MATCH)
         best = max(overlap.values(), default=0)
         if best:
             pool = [e for e in pool if overlap[e.entity_id] == best]
@@ -391,6 +409,8 @@ def _open_target(
         if any(_mentions(n, sentence) for a in home.areas if a.name == area for n in a.names):
             return None
         kinds = _call_domains(call, home, tool_domains)
+        if not kinds & set(named):
+            return Held(call, NOTHING_MATCHES, NO_MATCH)
         areas = sorted(
             {e.area for e in home.entities if e.area and (not kinds or e.domain in kinds)},
             key=lambda a: (a != area, a.casefold()),
@@ -443,7 +463,8 @@ def decide(
         )  # fmt: skip
     named = sentence_domains(text)
     present = {e.domain for e in home.entities}
-    lacking = bool(named) and not (set(named) & present)
+    kinds_named = set(named) - {"timer"}  # no entity is a timer: timers are always there
+    lacking = bool(kinds_named) and not (kinds_named & present)
     by_name = {t.name: t for t in tools}
     said = said_numbers(text)
     act: list[ToolCall] = []
@@ -461,7 +482,10 @@ def decide(
         if problem is not None:
             held.append(replace(problem, confidence=conf))
             continue
-        ask = _open_target(call, home, sentence, satellite_area, previous, tool_domains)
+        ask = _open_target(call, home, sentence, satellite_area, previous, tool_domains, named)
+        if isinstance(ask, Held):
+            held.append(replace(ask, confidence=conf))
+            continue
         if ask is not None:
             questions.append(replace(ask, index=i))
             held.append(Held(call, "I need to know which one", AMBIGUOUS, conf))
@@ -476,9 +500,11 @@ def decide(
         return Decision(ASK, held=held, speech=question(pending), pending=pending)
     if act:
         return Decision(ACT, act=act, held=held)
-    if lacking and all(h.kind in (WRONG_DEVICE,) for h in held):
-        word = sorted(set().union(*named.values()))[0]
+    if lacking and all(h.kind in (WRONG_DEVICE, NO_MATCH) for h in held):
+        word = sorted(set().union(*(named[k] for k in kinds_named)))[0]
         return Decision(NO_DEVICE, held=held, speech=f"Sorry, there is no {word} I can control.")
+    if held and all(h.kind == NO_MATCH for h in held):
+        return Decision(NO_DEVICE, held=held, speech=NOTHING_MATCHES)
     lows = [h for h in held if h.kind == LOW_CONFIDENCE]
     if len(held) == 1 and lows and lows[0].confidence >= ask_threshold:
         call = lows[0].call

@@ -13,6 +13,8 @@ from custom_components.needle.policy import (
     LOW_CONFIDENCE,
     NEGATED_KIND,
     NO_DEVICE,
+    NO_MATCH,
+    NOTHING_MATCHES,
     OUT_OF_RANGE,
     UNGROUNDED,
     UNSURE,
@@ -53,6 +55,7 @@ TOOLS = (
         "HassSetPosition", "", (*TARGET, ToolParam("position", "integer", minimum=0, maximum=100))
     ),
     ToolSchema("HassMediaPause", "", TARGET),
+    ToolSchema("HassPauseTimer", "", (ToolParam("area"),)),
     ToolSchema(
         "HassStartTimer",
         "",
@@ -235,3 +238,19 @@ def test_pending_questions_expire() -> None:
     assert store.pop("a", now=5) is None  # asked once
     store.put("b", p, now=0)
     assert store.pop("b", now=11) is None
+
+
+def test_a_timer_is_not_music_and_music_is_not_a_timer() -> None:
+    d = judge("pause the living room music", ToolCall("HassPauseTimer", {"area": "Living Room"}))
+    assert d.act == [] and d.held[0].kind == WRONG_DEVICE
+    timer = ToolCall("HassPauseTimer", {"area": "Living Room"})
+    assert judge("pause the living room timer", timer).act == [timer]
+    assert judge("set a timer for ten minutes").kind == "nothing"  # no "there is no timer"
+
+
+def test_a_target_nothing_in_the_sentence_points_at_is_refused() -> None:
+    d = judge("call my mother", on("Floor Lamp"))
+    assert d.kind == NO_DEVICE and d.act == [] and d.held[0].kind == NO_MATCH
+    assert d.speech == NOTHING_MATCHES
+    area = ToolCall("HassTurnOn", {"area": "Kitchen"})
+    assert judge("order a pizza", area).held[0].kind == NO_MATCH
