@@ -52,7 +52,7 @@ from .policy import (
 )
 from .prompt import Prompt, Turn, build_prompt
 from .queries import add_query_tools, async_query_tools
-from .speech import ha_speech, load_responses
+from .speech import ha_speech, load_responses, with_final_period
 
 if TYPE_CHECKING:
     from . import NeedleConfigEntry
@@ -377,12 +377,15 @@ class NeedleConversationEntity(conversation.ConversationEntity):
         response: intent.IntentResponse | None = None,
         keep_open: bool = False,
     ) -> conversation.ConversationResult:
+        speech = with_final_period(speech)
         chat_log.async_add_assistant_content_without_tools(
             conversation.AssistantContent(agent_id=user_input.agent_id, content=speech)
         )
         if response is None:
             response = intent.IntentResponse(language=user_input.language)
             response.async_set_speech(speech)
+        elif "plain" in response.speech:  # HA's own answer: the same final period as ours
+            response.speech["plain"]["speech"] = speech
         return conversation.ConversationResult(
             response=response,
             conversation_id=chat_log.conversation_id,
@@ -413,6 +416,7 @@ class NeedleConversationEntity(conversation.ConversationEntity):
         speech: str,
         code: intent.IntentResponseErrorCode = intent.IntentResponseErrorCode.UNKNOWN,
     ) -> conversation.ConversationResult:
+        speech = with_final_period(speech)
         chat_log.async_add_assistant_content_without_tools(
             conversation.AssistantContent(agent_id=user_input.agent_id, content=speech)
         )

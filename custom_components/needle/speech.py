@@ -23,6 +23,18 @@ from .engine.schema import ToolCall
 
 _LOGGER = logging.getLogger(__name__)
 
+_FINAL_PUNCTUATION = (".", "!", "?", "…", ":")
+
+
+def with_final_period(text: str) -> str:
+    """Every reply ends as a sentence does. HA's response templates ("Turned on the light")
+    have no final period and Needle's own replies do; one rule for both, so that the same
+    command answered by HA's sentences or by the model reads the same."""
+    stripped = text.rstrip()
+    if not stripped or stripped.endswith(_FINAL_PUNCTUATION):
+        return stripped
+    return stripped + "."
+
 
 @lru_cache(maxsize=8)
 def _responses(language: str) -> dict[str, dict[str, str]]:
