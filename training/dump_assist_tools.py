@@ -7,6 +7,10 @@ expose one entity of each, register a timer-capable satellite, and convert the A
 the integration's own ``tools_from_assist_api``. The JSON is committed: training runs without HA.
 
     .venv/bin/python training/dump_assist_tools.py [--out training/data/assist_tools.json]
+
+It also writes the query tools the integration adds to the Assist API's (``queries.py``:
+HassGetState and friends, which HA leaves out of its LLM tools) to
+``training/data/query_tools.json``, for generating questions (``training/questions.py``).
 """
 
 from __future__ import annotations
@@ -64,7 +68,7 @@ _DOMAINS = (
 )
 
 
-async def dump(out: Path) -> int:
+async def dump(out: Path, queries_out: Path | None = None) -> int:
     # HA's test harness gives an in-process HA with registries and no network.
     from homeassistant.components.homeassistant.exposed_entities import async_expose_entity
     from homeassistant.components.intent import async_register_timer_handler
@@ -79,6 +83,7 @@ async def dump(out: Path) -> int:
 
     from custom_components.needle.ha_context import tools_from_assist_api
     from custom_components.needle.prompt import tool_catalogue_json
+    from custom_components.needle.queries import async_query_tools
 
     with tempfile.TemporaryDirectory() as config_dir:
         async with async_test_home_assistant(config_dir=config_dir) as hass:
@@ -106,8 +111,13 @@ async def dump(out: Path) -> int:
             )
             api = await llm.async_get_api(hass, llm.LLM_API_ASSIST, context)
             tools = tools_from_assist_api(api)
+            api.tools = list(async_query_tools(hass, api, ""))
+            query_tools = tools_from_assist_api(api)
             await hass.async_stop(force=True)
     out.write_text(tool_catalogue_json(tools) + "\n", encoding="utf-8")
+    if queries_out is not None:
+        queries_out.write_text(tool_catalogue_json(query_tools) + "\n", encoding="utf-8")
+        print(f"{len(query_tools)} query tools -> {queries_out}")
     print(f"{len(tools)} tools -> {out}: {', '.join(sorted(t.name for t in tools))}")
     return len(tools)
 
@@ -115,8 +125,11 @@ async def dump(out: Path) -> int:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "training/data/assist_tools.json")
+    parser.add_argument(
+        "--queries-out", type=Path, default=ROOT / "training/data/query_tools.json"
+    )
     args = parser.parse_args()
-    asyncio.run(dump(args.out))
+    asyncio.run(dump(args.out, args.queries_out))
 
 
 if __name__ == "__main__":

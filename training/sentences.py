@@ -40,8 +40,10 @@ from unicode_rbnf import RbnfEngine
 from custom_components.needle.engine.schema import ToolCall
 from custom_components.needle.prompt import EntityInfo, HomeContext
 
-# Intents whose answer is data, not an action: the Assist API hands them to GetLiveContext,
-# which Needle's prompt excludes. Their right answer here is no call.
+# Intents whose answer is data, not an action: HA's Assist API leaves them out of its tools
+# (GetLiveContext instead, which Needle's prompt excludes). The integration offers the query
+# intents as its own tools (queries.py); with those in the catalogue (``generate --questions``)
+# they are labelled with their call, without them with no call. HassNevermind never has a tool.
 QUESTION_INTENTS = frozenset(
     {
         "HassGetState",
@@ -55,7 +57,7 @@ QUESTION_INTENTS = frozenset(
 # No Assist API tool in a default install (needs other integrations): not sampled.
 SKIPPED_INTENTS = frozenset({"HassBroadcast", "HassRespond", "HassShoppingListAddItem"})
 
-ARRAY_ARGS = frozenset({"domain", "device_class"})
+ARRAY_ARGS = frozenset({"domain", "device_class", "state"})  # lists in HA's slot schemas
 
 WILDCARD_VALUES: dict[str, tuple[str, ...]] = {
     "todo_list_item": (

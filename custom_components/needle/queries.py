@@ -249,22 +249,43 @@ class QueryTool(llm.IntentTool):
                 if key in self.extra_slots:
                     slots[key] = {"value": value}
         language = llm_context.language or hass.config.language
-        response = await intent.async_handle(
-            hass=hass,
-            platform=llm_context.platform,
-            intent_type=self.intent_type,
-            slots=slots,
-            text_input=getattr(llm_context, "user_prompt", None) or self.question or None,
-            context=llm_context.context,
-            language=language,
-            assistant=llm_context.assistant,
-            device_id=llm_context.device_id,
-        )
+        answered_as = self.intent_type
+        handle = {
+            "hass": hass,
+            "platform": llm_context.platform,
+            "text_input": getattr(llm_context, "user_prompt", None) or self.question or None,
+            "context": llm_context.context,
+            "language": language,
+            "assistant": llm_context.assistant,
+            "device_id": llm_context.device_id,
+        }
+        try:
+            response = await intent.async_handle(
+                intent_type=self.intent_type, slots=slots, **handle
+            )
+        except intent.MatchFailedError:
+            # "How warm is the kitchen?" where the kitchen has a temperature sensor but no
+            # thermostat: HA's handler only reads an area's sensor when the area registry names
+            # it; the area's exposed temperature sensors answer instead (HassGetState).
+            place = {k: v for k, v in slots.items() if k in ("area", "floor")}
+            if self.intent_type != INTENT_GET_TEMPERATURE or "name" in slots or not place:
+                raise
+            fallback = {
+                **place,
+                "domain": {"value": ["sensor"]},
+                "device_class": {"value": ["temperature"]},
+            }
+            response = await intent.async_handle(
+                intent_type=INTENT_GET_STATE, slots=fallback, **handle
+            )
+            if not response.matched_states:
+                raise
+            answered_as = INTENT_GET_STATE
         if not response.speech and response.response_type != intent.IntentResponseType.ERROR:
             await hass.async_add_executor_job(load_responses, language)  # cached file read
             spoken = answer_speech(
                 hass,
-                self.intent_type,
+                answered_as,
                 tool_input.tool_args,
                 (self.question, self.previous_question),
                 response,

@@ -41,6 +41,12 @@ async def home(hass: HomeAssistant) -> dict:
             "48",
             {"device_class": "humidity", "unit_of_measurement": "%"},
         ),
+        "sensor.kitchen_temperature": (
+            "Kitchen Temperature",
+            "Kitchen",
+            "22.4",
+            {"device_class": "temperature", "unit_of_measurement": "°C"},
+        ),
         "weather.home": (
             "Home",
             None,
@@ -134,7 +140,9 @@ async def test_group_questions_read_out_exposed_entities_only(
     lights_on = {"domain": ["light"], "state": ["on"]}
     engine = scripted(
         {
-            "which lights are on": [ToolCall("HassGetState", {"area": "Kitchen", **lights_on})],
+            "which lights are on in the kitchen": [
+                ToolCall("HassGetState", {"area": "Kitchen", **lights_on})
+            ],
             "what lights are still on": [ToolCall("HassGetState", lights_on)],
             "how many lights are on": [ToolCall("HassGetState", lights_on)],
             "are all the lights off": [
@@ -147,7 +155,7 @@ async def test_group_questions_read_out_exposed_entities_only(
     )
     entry = await async_setup_needle(hass, engine)
     before = snapshot(hass)
-    assert speech(await ask(hass, entry, "which lights are on")) == "Kitchen Light."
+    assert speech(await ask(hass, entry, "which lights are on in the kitchen")) == "Kitchen Light."
     assert speech(await ask(hass, entry, "what lights are still on")) == (
         "Kitchen Light and Office Light."
     )
@@ -159,7 +167,11 @@ async def test_group_questions_read_out_exposed_entities_only(
         "Yes, Back Door and Kitchen Light."
     )
     assert snapshot(hass) == before
-    for text in ("which lights are on", "how many lights are on", "are all the lights off"):
+    for text in (
+        "which lights are on in the kitchen",
+        "how many lights are on",
+        "are all the lights off",
+    ):
         assert "Hidden" not in speech(await ask(hass, entry, text))
 
 
@@ -170,6 +182,10 @@ async def test_sensor_temperature_weather_time_and_date(hass: HomeAssistant, hom
             "how warm is it in the living room": [
                 ToolCall("HassClimateGetTemperature", {"area": "Living Room"})
             ],
+            "how warm is the kitchen": [ToolCall("HassClimateGetTemperature", {"area": "Kitchen"})],
+            "how warm is the bathroom": [
+                ToolCall("HassClimateGetTemperature", {"area": "Bedroom"})
+            ],
             "do i need an umbrella": [ToolCall("HassGetWeather", {})],
             "got the time": [ToolCall("HassGetCurrentTime", {})],
             "what day is it": [ToolCall("HassGetCurrentDate", {})],
@@ -179,6 +195,11 @@ async def test_sensor_temperature_weather_time_and_date(hass: HomeAssistant, hom
     before = snapshot(hass)
     assert speech(await ask(hass, entry, "how damp is the bedroom")) == "Bedroom humidity is 48 %."
     assert speech(await ask(hass, entry, "how warm is it in the living room")) == "18.0 degrees."
+    # no thermostat in the kitchen: its temperature sensor answers
+    assert speech(await ask(hass, entry, "how warm is the kitchen")) == "22.4 °C."
+    # neither: HA's no-match, nothing invented
+    reply = speech(await ask(hass, entry, "how warm is the bathroom"))
+    assert reply.startswith(("I could not", "Sorry")) and "degrees" not in reply, reply
     assert speech(await ask(hass, entry, "do i need an umbrella")) == "20 °C and sunny."
     assert re.fullmatch(r"\d{1,2}:\d\d [AP]M\.", speech(await ask(hass, entry, "got the time")))
     assert re.fullmatch(
