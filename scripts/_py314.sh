@@ -67,7 +67,8 @@ ensure_sid_root() {  # debootstrap the root once (a few minutes); marker file sa
 ensure_new_venv() {  # HA 2026.11 + pytest-homeassistant-custom-component inside the sid root
   local stamp="$SID_ROOT$HA_NEW_VENV/.requirements"
   ensure_sid_root || return 1
-  if [ ! -x "$SID_ROOT$HA_NEW_VENV/bin/python" ] \
+  # (bin/python links to /usr/bin/python3.14 of the root: test the venv, not the link, from here)
+  if [ ! -f "$SID_ROOT$HA_NEW_VENV/pyvenv.cfg" ] \
       || ! cat "$ROOT"/requirements_test_ha2026*.txt | cmp -s - "$stamp"; then
     echo "== Creating the HA 2026.x venv (Python 3.14, inside $SID_ROOT; first run only, minutes)"
     in_sid bash -c "python3.14 -m venv --clear $HA_NEW_VENV && $HA_NEW_VENV/bin/pip install -q --upgrade pip \

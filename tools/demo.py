@@ -197,6 +197,8 @@ async def _async_create_owner(config: Path) -> None:
 
     hass = HomeAssistant(str(config))
     try:
+        if hasattr(dr, "async_setup"):  # HA 2026.x: the device registry is set up, then loaded
+            dr.async_setup(hass)
         await asyncio.gather(dr.async_load(hass), er.async_load(hass))
         hass.auth = await auth_manager_from_config(hass, [{"type": "homeassistant"}], [])
         provider = hass.auth.auth_providers[0]

@@ -98,11 +98,19 @@ async def evaluate(args: argparse.Namespace) -> dict:
 
     for home_key in sorted({c.home for c in runnable}):
         home_cases = [c for c in runnable if c.home == home_key]
-        with tempfile.TemporaryDirectory(prefix="needle-eval-") as config_dir:
-            async with home_assistant(Path(config_dir)) as hass:
-                got = await async_run_home(
-                    hass, suite.homes[home_key], home_cases, agents, on_result
-                )
+        try:
+            with tempfile.TemporaryDirectory(prefix="needle-eval-") as config_dir:
+                async with home_assistant(Path(config_dir)) as hass:
+                    got = await async_run_home(
+                        hass, suite.homes[home_key], home_cases, agents, on_result
+                    )
+        except Exception as err:  # a broken home fails its own cases; the run goes on
+            why = f"home {home_key!r} could not be run: {type(err).__name__}: {err}"
+            print(f"FIXTURE {why}", flush=True)
+            got = {
+                label: [CaseResult(c.id, False, [why], c.tags, c.text, error=why) for c in home_cases]
+                for label in labels
+            }
         for label, rs in got.items():
             results[label].extend(rs)
 

@@ -101,3 +101,66 @@ def test_cli_survives_broken_fixtures(
     assert final["agent"] == agent and final["cases"] == 4 and final["passed"] <= 3
     assert any(line.startswith("FIXTURE broken") for line in out)
     assert (tmp_path / "r" / "report.md").exists()
+
+
+RICH_HOME = """name: Rich devices
+language: en
+areas:
+  - id: hall
+    name: Hall
+entities:
+  - entity_id: climate.hall
+    name: Hall Thermostat
+    area: hall
+    state: heat_cool
+    attributes:
+      hvac_modes: ["off", heat, cool, heat_cool]
+      target_temp_high: 24
+      target_temp_low: 19
+      current_temperature: 21
+      fan_modes: [auto, low, high]
+      fan_mode: auto
+      preset_modes: [home, away, eco]
+      preset_mode: home
+  - entity_id: vacuum.downstairs_robot
+    name: Downstairs Robot
+    area: hall
+    state: docked
+    attributes:
+      fan_speed_list: [quiet, standard, turbo]
+      fan_speed: standard
+      battery_level: 80
+"""
+
+
+def test_cli_rich_devices_and_a_broken_home(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """Thermostats with a target range, fan and preset modes and vacuums with fan speeds are
+    built with every attribute they declare; a home that cannot be built fails its own cases
+    with the reason, and the other homes are still scored."""
+    import evaluate  # tools/evaluate.py
+
+    (tmp_path / "homes").mkdir()
+    (tmp_path / "homes" / "rich.yaml").write_text(RICH_HOME)
+    bad = RICH_HOME.replace("hvac_modes: [\"off\", heat, cool, heat_cool]", "hvac_modes: [warp]")
+    (tmp_path / "homes" / "bad.yaml").write_text(bad)
+    cases = [
+        {"id": "rich/start", "home": "homes/rich.yaml", "text": "start the downstairs robot",
+         "expect_states": {"vacuum.downstairs_robot": {"state": "cleaning"}}},
+        {"id": "rich/range", "home": "homes/rich.yaml", "text": "turn off the hall thermostat",
+         "expect_states": {"climate.hall": {"state": "off"}}},
+        {"id": "bad/start", "home": "homes/bad.yaml", "text": "start the downstairs robot",
+         "expect_states": {"vacuum.downstairs_robot": {"state": "cleaning"}}},
+    ]  # fmt: skip
+    (tmp_path / "cases.jsonl").write_text("\n".join(json.dumps(c) for c in cases) + "\n")
+    assert evaluate.main([str(tmp_path), "--agent", "builtin", "--report", str(tmp_path / "r")]) == 0
+    out = capsys.readouterr().out.strip().splitlines()
+    final = json.loads(out[-1])
+    assert final["cases"] == 3
+    assert any(line.startswith("FIXTURE home 'homes/bad.yaml' could not be run") for line in out)
+    lines = (tmp_path / "r" / "results-builtin.jsonl").read_text().splitlines()
+    by_id = {r["id"]: r for r in map(json.loads, lines)}
+    assert by_id["bad/start"]["passed"] is False
+    assert by_id["rich/start"]["passed"] is True, by_id["rich/start"]
+    assert by_id["rich/range"]["passed"] is True, by_id["rich/range"]

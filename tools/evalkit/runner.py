@@ -103,8 +103,10 @@ async def home_assistant(config_dir: Path) -> AsyncIterator[HomeAssistant]:
 
     async with async_test_home_assistant(config_dir=str(config_dir)) as hass:
         hass.data.pop(loader.DATA_CUSTOM_COMPONENTS, None)  # the test helper turns them off
-        yield hass
-        await hass.async_stop(force=True)
+        try:
+            yield hass
+        finally:  # a home that failed to build still stops its core (threads, timers)
+            await hass.async_stop(force=True)
 
 
 async def async_prepare(hass: HomeAssistant, home: Home) -> VirtualHome:
