@@ -94,6 +94,7 @@ _NO = frozenset(
     {"no", "nope", "cancel", "never", "nevermind", "nothing", "neither", "none", "forget", "stop"}
 )
 _ALL = frozenset({"all", "both", "ones", "them", "every", "everything", "each"})
+_EVERYWHERE = frozenset({"all", "every", "everything", "everywhere", "whole", "house", "home"})
 
 _UNITS = {
     "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
@@ -418,6 +419,29 @@ def _open_target(
         if len(areas) <= 1:
             return None
         return Pending("", (call,), 0, "area", tuple((a, a) for a in areas))
+    if args.get("floor") or call.name in FREE_NAME_TOOLS or satellite_area:
+        return None
+    if _previous(previous, "area"):
+        return None
+    # No target at all: the call acts on every such device of the home. Fine when the sentence
+    # says so ("all the lights", "everything"); otherwise which room is asked.
+    kinds = _call_domains(call, home, tool_domains)
+    if not kinds or sentence & _EVERYWHERE:
+        return None
+    areas = sorted(
+        {e.area for e in home.entities if e.area and e.domain in kinds}, key=str.casefold
+    )
+    if len(areas) <= 1 or sum(e.domain in kinds for e in home.entities) <= 1:
+        return None
+    return Pending("", (call,), 0, "area", tuple((a, a) for a in areas))
+
+
+def _contradicts(call: ToolCall, said: frozenset[str]) -> Held | None:
+    """ "on" for "off" (and back): the sentence's own word says the opposite of the call."""
+    if call.name == "HassTurnOn" and "off" in said and "on" not in said:
+        return Held(call, "you said off, not on", UNGROUNDED)
+    if call.name == "HassTurnOff" and "on" in said and "off" not in said:
+        return Held(call, "you said on, not off", UNGROUNDED)
     return None
 
 
@@ -455,7 +479,7 @@ def decide(
     ``confidence`` pairs with ``calls``; a call without one (an engine that reports none)
     counts as sure.
     """
-    sentence = _content(text)
+    sentence = _content(text) | (words(text) & {"all"})
     if negated(text):
         return Decision(
             NEGATED_KIND, held=[Held(c, "you asked me not to", NEGATED_KIND) for c in calls],
@@ -467,14 +491,17 @@ def decide(
     lacking = bool(kinds_named) and not (kinds_named & present)
     by_name = {t.name: t for t in tools}
     said = said_numbers(text)
+    said_words = words(text)
     act: list[ToolCall] = []
     held: list[Held] = []
     questions: list[Pending] = []
     for i, call in enumerate(calls):
         conf = float(confidence[i]) if i < len(confidence) else 1.0
         tool_domains = TOOL_DOMAINS.get(call.name)
-        problem = _check_numbers(call, by_name.get(call.name), said) or _check_kind(
-            call, home, named, tool_domains
+        problem = (
+            _check_numbers(call, by_name.get(call.name), said)
+            or _contradicts(call, said_words)
+            or _check_kind(call, home, named, tool_domains)
         )
         if problem is None and conf < threshold:
             problem = Held(call, f"I was not sure you wanted me to {_describe(call)}",

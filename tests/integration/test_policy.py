@@ -254,3 +254,21 @@ def test_a_target_nothing_in_the_sentence_points_at_is_refused() -> None:
     assert d.speech == NOTHING_MATCHES
     area = ToolCall("HassTurnOn", {"area": "Kitchen"})
     assert judge("order a pizza", area).held[0].kind == NO_MATCH
+
+
+def test_a_call_on_every_device_of_a_kind_needs_the_sentence_to_say_so() -> None:
+    every = ToolCall("HassTurnOn", {"domain": ["light"]})
+    d = judge("could you get the floor lamp going", every)
+    assert d.kind == ASK and d.pending is not None and d.pending.key == "area"
+    done = resolve(d.pending, "in the living room", HOME)
+    assert done.calls == (ToolCall("HassTurnOn", {"domain": ["light"], "area": "Living Room"}),)
+    assert judge("turn on all the lights", every).act == [every]
+    assert judge("turn on the lights", every, satellite_area="Office").act == [every]
+
+
+def test_on_is_not_off() -> None:
+    d = judge("switch the desk lamp off", on("Desk Lamp"))
+    assert d.act == [] and d.held[0].kind == UNGROUNDED
+    off = ToolCall("HassTurnOff", {"name": "Desk Lamp"})
+    assert judge("switch the desk lamp off", off).act == [off]
+    assert judge("turn off the desk lamp on the left", off).act == [off]
