@@ -275,8 +275,11 @@ class NumpyBackend:
 
 
 # Up to this many rows, computing them in numpy beats running the logits graph (v1 size, one
-# thread, measured: 24 rows 26-40 us, 200 rows 55-105 us, the whole 8192-row graph 84-90 us).
+# thread, measured: 24 rows 26-40 us, 200 rows 55-105 us, the whole 8192-row graph 84-90 us),
+# when the projection is large: numpy's ~25 us of call overhead is more than the whole graph
+# of the built-in model (4096 x 256) takes, so below ORT_GATHER_MACS the graph always runs.
 ORT_GATHER_ROWS = 128
+ORT_GATHER_MACS = 1 << 21
 
 # Bundle tensors that more than one graph reads (the embedding: encoder, decoder, logits).
 SHARED_TENSORS = ("embedding/embedding", "embedding/embedding" + SCALE_SUFFIX)
@@ -400,6 +403,7 @@ class OnnxRuntimeBackend:
                 raise BackendError(f"this bundle's decoder needs {LOGITS_ONNX}, which is missing")
             self._head = ort.InferenceSession(str(bundle.logits_onnx), options, providers=providers)
             self._rows = RowLogits(bundle)
+        self.gather_in_numpy = self.config.vocab_size * self.config.d_model >= ORT_GATHER_MACS
         self._first_output = "hidden" if self._head is not None else "logits"
         self._cross_names = [f"cross_{kv}_{i}" for i in layers for kv in "kv"]
         self._past_names = [f"past_{kv}_{i}" for i in layers for kv in "kv"]
@@ -438,7 +442,7 @@ class OnnxRuntimeBackend:
         state.tokens.extend(int(t) for t in tokens)
         if self._head is None:  # an older export: out is the logits
             return out if rows is None else out[:, rows]
-        if rows is not None and len(rows) <= ORT_GATHER_ROWS:
+        if rows is not None and len(rows) <= ORT_GATHER_ROWS and self.gather_in_numpy:
             if not len(rows):
                 return np.zeros((len(tokens), 0), dtype=np.float32)
             assert self._rows is not None
