@@ -346,3 +346,276 @@ def style(text: str, rng: random.Random) -> str:
                 (".", "!", "?" if text.lower().startswith(("is", "what", "how")) else ".")
             )
     return text
+
+
+# --- Every verb of every domain, several actions in one sentence, refusals (issue 13) ---------
+# Verb phrases per (domain, device class) and tool; "{t}" is the target, "{v}" a value. The
+# templates cover HA's own wording; these are the other ways people say the same commands.
+_ON_OFF = {
+    "HassTurnOn": ("turn on {t}", "switch on {t}", "{t} on", "power on {t}"),
+    "HassTurnOff": ("turn off {t}", "switch off {t}", "{t} off", "power off {t}", "shut off {t}"),
+}
+VERBS: dict[tuple[str, str | None], dict[str, tuple[str, ...]]] = {
+    ("light", None): {
+        "HassTurnOn": (*_ON_OFF["HassTurnOn"], "light up {t}", "put {t} on"),
+        "HassTurnOff": (*_ON_OFF["HassTurnOff"], "kill {t}", "put {t} out", "lights out {t}"),
+        "HassLightSet": (
+            "dim {t} to {v} percent", "set {t} to {v}%", "brighten {t} to {v} percent",
+            "{t} at {v} percent", "{t} brightness {v}", "put {t} at {v} percent",
+            "turn {t} down to {v}%", "turn {t} up to {v} percent",
+        ),
+    },
+    ("switch", None): {
+        "HassTurnOn": (*_ON_OFF["HassTurnOn"], "enable {t}", "start {t}", "power up {t}"),
+        "HassTurnOff": (*_ON_OFF["HassTurnOff"], "disable {t}", "stop {t}", "cut power to {t}"),
+    },
+    ("input_boolean", None): {
+        "HassTurnOn": ("turn on {t}", "enable {t}", "activate {t}", "switch {t} on"),
+        "HassTurnOff": ("turn off {t}", "disable {t}", "deactivate {t}", "switch {t} off"),
+    },
+    ("fan", None): {
+        "HassTurnOn": (*_ON_OFF["HassTurnOn"], "start {t}", "run {t}", "get {t} going"),
+        "HassTurnOff": (*_ON_OFF["HassTurnOff"], "stop {t}", "shut down {t}"),
+    },
+    ("cover", None): {
+        "HassTurnOn": ("open {t}", "raise {t}", "lift {t}", "roll up {t}", "pull up {t}"),
+        "HassTurnOff": ("close {t}", "lower {t}", "shut {t}", "roll down {t}", "pull down {t}"),
+        "HassSetPosition": (
+            "set {t} to {v} percent", "open {t} to {v}%", "{t} to {v} percent",
+            "move {t} to {v}%", "set {t} position to {v}", "close {t} to {v} percent",
+        ),
+    },
+    ("cover", "awning"): {
+        "HassTurnOn": ("extend {t}", "open {t}", "roll out {t}"),
+        "HassTurnOff": ("retract {t}", "close {t}", "roll in {t}", "pull in {t}"),
+    },
+    ("cover", "curtain"): {
+        "HassTurnOn": ("open {t}", "draw back {t}", "pull open {t}", "part {t}"),
+        "HassTurnOff": ("close {t}", "draw {t}", "shut {t}", "pull {t} closed"),
+    },
+    ("cover", "garage"): {
+        "HassTurnOn": ("open {t}", "lift {t}", "raise {t}"),
+        "HassTurnOff": ("close {t}", "shut {t}", "lower {t}"),
+    },
+    ("lock", None): {
+        "HassTurnOn": ("lock {t}", "secure {t}", "bolt {t}", "lock up {t}", "make sure {t} is locked"),
+        "HassTurnOff": ("unlock {t}", "unbolt {t}", "release {t}", "open the lock of {t}"),
+    },
+    ("valve", None): {
+        "HassTurnOn": ("open {t}", "turn on {t}", "start {t}"),
+        "HassTurnOff": ("close {t}", "shut off {t}", "turn off {t}", "stop {t}"),
+        "HassSetPosition": ("open {t} to {v} percent", "set {t} to {v}%"),
+    },
+    ("media_player", None): {
+        "HassTurnOn": ("turn on {t}", "switch on {t}", "power on {t}"),
+        "HassTurnOff": ("turn off {t}", "switch off {t}", "power off {t}", "shut down {t}"),
+        "HassMediaPause": (
+            "pause {t}", "pause the music on {t}", "pause playback on {t}", "hold {t}",
+            "pause what's playing on {t}", "stop the music on {t}",
+        ),
+        "HassMediaUnpause": (
+            "resume {t}", "unpause {t}", "continue playing on {t}", "resume playback on {t}",
+            "keep playing on {t}", "play {t} again",
+        ),
+        "HassMediaNext": (
+            "skip to the next song on {t}", "next track on {t}", "skip this song on {t}",
+            "play the next one on {t}", "skip forward on {t}", "{t} next",
+        ),
+        "HassMediaPrevious": (
+            "previous track on {t}", "go back a song on {t}", "play the previous song on {t}",
+            "back one track on {t}", "{t} previous", "last song again on {t}",
+        ),
+        "HassSetVolume": (
+            "set the volume of {t} to {v} percent", "{t} volume {v}", "volume to {v} on {t}",
+            "turn {t} to {v}% volume", "set {t} volume to {v}", "make {t} {v} percent loud",
+        ),
+    },
+    ("vacuum", None): {
+        "HassVacuumStart": (
+            "start {t}", "run {t}", "start cleaning with {t}", "let {t} clean", "send {t} out",
+            "have {t} vacuum", "turn on {t}", "get {t} cleaning",
+        ),
+        "HassVacuumReturnToBase": (
+            "dock {t}", "send {t} home", "return {t} to base", "stop {t}", "park {t}",
+            "send {t} back to the dock", "{t} go home", "send {t} to its charger",
+        ),
+    },
+    ("climate", None): {
+        "HassClimateSetTemperature": (
+            "set {t} to {v} degrees", "change {t} to {v}", "{t} to {v} degrees",
+            "make {t} {v} degrees", "put {t} on {v}", "heat with {t} to {v} degrees",
+            "set the temperature on {t} to {v}",
+        ),
+        "HassTurnOn": ("turn on {t}", "switch on {t}"),
+        "HassTurnOff": ("turn off {t}", "switch off {t}"),
+    },
+    ("scene", None): {"HassTurnOn": ("activate {t}", "turn on {t}", "set {t}", "apply {t}")},
+    ("script", None): {"HassTurnOn": ("run {t}", "start {t}", "execute {t}", "trigger {t}")},
+}  # fmt: skip
+# How a group of one kind in an area is said ("the kitchen lights"), and its call arguments.
+GROUP_WORDS: dict[tuple[str, str | None], tuple[str, ...]] = {
+    ("light", None): ("lights", "lamps", "lighting"),
+    ("fan", None): ("fans",),
+    ("switch", "outlet"): ("plugs", "outlets", "sockets"),
+    ("cover", "blind"): ("blinds",),
+    ("cover", "curtain"): ("curtains", "drapes"),
+    ("cover", "shutter"): ("shutters",),
+    ("cover", "shade"): ("shades",),
+    ("cover", "window"): ("windows",),
+}
+_GROUP_NOUNS = frozenset(w for ws in GROUP_WORDS.values() for w in ws)
+AREA_FORMS = ("the {a} {g}", "all the {g} in the {a}", "the {g} in the {a}", "{a} {g}", "every {g1} in the {a}")
+NAME_FORMS = ("the {n}", "{n}", "my {n}", "the {n}")
+NEGATIONS = (
+    "don't {c}", "do not {c}", "please don't {c}", "no, don't {c}", "you don't need to {c}",
+    "no need to {c}", "never {c}", "don't {c} please", "i said don't {c}",
+)
+JOINERS = (" and ", ", and ", " and then ", ", then ", ", also ", " and also ", " then ")
+BUT_NOT = (" but don't {c}", ", but do not {c}", " and don't {c}")
+# fmt: on
+
+
+def _verbs(e_domain: str, dc: str | None) -> dict[str, tuple[str, ...]]:
+    return VERBS.get((e_domain, dc)) or VERBS.get((e_domain, None), {})
+
+
+def _value(tool: str, rng: random.Random) -> int | None:
+    if tool == "HassClimateSetTemperature":
+        return rng.choice((rng.randint(16, 26), rng.randint(62, 78)))
+    if tool in ("HassLightSet", "HassSetVolume", "HassSetPosition"):
+        return rng.choice((5 * rng.randint(0, 20), rng.randint(1, 100), 10 * rng.randint(1, 10)))
+    return None
+
+
+_VALUE_ARG = {
+    "HassLightSet": "brightness",
+    "HassSetVolume": "volume_level",
+    "HassSetPosition": "position",
+    "HassClimateSetTemperature": "temperature",
+}
+
+
+def _group_name(e: EntityInfo, area: str | None) -> bool:
+    """A name that reads as a group in its area ("Kitchen Lights" in the Kitchen): the sentence
+    "turn on the kitchen lights" is an area command, so the name form is not generated."""
+    words = e.name.lower().split()
+    return bool(words) and words[-1] in _GROUP_NOUNS
+
+
+def command(
+    rng: random.Random, home: HomeContext, satellite_area: str | None, *, value: int | None = None
+) -> tuple[str, list[ToolCall]] | None:
+    """One command in our own wording: a verb of the entity's domain and a target said by name
+    or as a group in an area. ``value`` overrides the number (for invalid-value refusals)."""
+    ents = [e for e in home.entities if _verbs(e.domain, e.device_class)]
+    if not ents:
+        return None
+    e = rng.choice(ents)
+    verbs = _verbs(e.domain, e.device_class)
+    tool = rng.choice(sorted(verbs))
+    v = (value if value is not None else _value(tool, rng)) if tool in _VALUE_ARG else None
+    group = GROUP_WORDS.get((e.domain, e.device_class))
+    args: dict[str, Any]
+    if e.area and rng.random() < 0.4 and (group or e.domain in ("media_player", "climate")):
+        area = next((a for a in home.areas if a.name == e.area), None)
+        if area is None:
+            return None
+        said_area = rng.choice(area.names)
+        said_area = said_area.lower() if rng.random() < 0.7 else said_area
+        if group:
+            g = rng.choice(group)
+            form = rng.choice(AREA_FORMS)
+            target = form.format(a=said_area, g=g, g1=g.rstrip("s"))
+            args = {"area": area.name, "domain": [e.domain]}
+            if e.device_class and e.domain == "cover":
+                args["device_class"] = [e.device_class]
+        else:
+            noun = {"tv": "tv", "speaker": "speaker", "receiver": "stereo"}.get(
+                e.device_class or "", "thermostat"
+            )
+            target = rng.choice(("the {a} {k}", "the {k} in the {a}")).format(a=said_area, k=noun)
+            args = {"area": area.name}
+            if tool in ("HassTurnOn", "HassTurnOff"):
+                args["domain"] = [e.domain]
+                if e.device_class:
+                    args["device_class"] = [e.device_class]
+    else:
+        if _group_name(e, e.area):
+            return None
+        name = rng.choice(e.names)
+        spoken = name.lower() if rng.random() < 0.6 else name
+        target = rng.choice(NAME_FORMS).format(n=spoken)
+        args = {"name": name}
+        shared = [o for o in home.entities if name in o.names and o is not e]
+        if shared:
+            if e.area and satellite_area == e.area:
+                args["area"] = e.area
+            elif e.area and rng.random() < 0.6:
+                area = next(a for a in home.areas if a.name == e.area)
+                target += rng.choice((" in the {a}", " in {a}")).format(a=area.name.lower())
+                args["area"] = e.area
+            else:
+                return None  # several with that name and nothing to choose: not a command
+    if v is not None:
+        args[_VALUE_ARG[tool]] = v
+    text = rng.choice(verbs[tool]).format(t=target, v=v)
+    return " ".join(text.split()), [ToolCall(tool, args)]
+
+
+def multi(
+    rng: random.Random, home: HomeContext, satellite_area: str | None
+) -> tuple[str, list[ToolCall]] | None:
+    """Two or three actions in one sentence: every call, in the order said."""
+    parts: list[tuple[str, list[ToolCall]]] = []
+    for _ in range(rng.choice((2, 2, 2, 3))):
+        got = command(rng, home, satellite_area)
+        if got is None or any(got[1] == p[1] for p in parts):
+            return None
+        parts.append(got)
+    text = parts[0][0]
+    for t, _ in parts[1:]:
+        text += rng.choice(JOINERS) + t
+    return text, [c for _, calls in parts for c in calls]
+
+
+def refusal(
+    rng: random.Random, home: HomeContext, satellite_area: str | None
+) -> tuple[str, list[ToolCall], str] | None:
+    """Requests whose right answer does less than it says: negated commands (nothing), a
+    negated second half (the first only), out-of-range values (nothing), a kind of device in
+    several areas with no area to choose from (nothing: issue 12 asks back)."""
+    r = rng.random()
+    if r < 0.45:
+        got = command(rng, home, satellite_area)
+        if got is None:
+            return None
+        return rng.choice(NEGATIONS).format(c=got[0]), [], "negation"
+    if r < 0.65:
+        first, second = command(rng, home, satellite_area), command(rng, home, satellite_area)
+        if first is None or second is None or first[1] == second[1]:
+            return None
+        return first[0] + rng.choice(BUT_NOT).format(c=second[0]), first[1], "negation_part"
+    if r < 0.85:
+        bad = rng.choice((rng.randint(101, 300), 150, 200, 110, 1000))
+        got = None
+        for _ in range(6):
+            got = command(rng, home, satellite_area, value=bad)
+            if got is not None and got[1][0].name in _VALUE_ARG:
+                break
+        if got is None or got[1][0].name not in _VALUE_ARG:
+            return None
+        if got[1][0].name == "HassClimateSetTemperature":
+            got = (got[0].replace(str(bad), str(rng.choice((150, 200, 500, 1000)))), got[1])
+        return got[0], [], "invalid_value"
+    # a kind of device several areas have, said without an area, and no satellite area
+    kinds = {}
+    for e in home.entities:
+        if (e.domain, e.device_class) in GROUP_WORDS and e.domain != "light" and e.area:
+            kinds.setdefault((e.domain, e.device_class), set()).add(e.area)
+    several = [k for k, areas in kinds.items() if len(areas) > 1]
+    if not several or satellite_area:
+        return None
+    key = rng.choice(sorted(several, key=str))
+    tool = rng.choice(("HassTurnOn", "HassTurnOff"))
+    verb = rng.choice(_verbs(*key)[tool])
+    return verb.format(t="the " + rng.choice(GROUP_WORDS[key])), [], "missing_target"

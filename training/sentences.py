@@ -193,7 +193,12 @@ class TemplateSampler:
                 lists["name"] = _text_list(focus.names)
             else:
                 lists["name"] = TextSlotList.from_tuples([])
-            lists["area"] = _text_list([n for a in home.areas for n in a.names])
+            areas = home.areas
+            if focus is not None and focus.area and rng.random() < 0.8:
+                # Say an area that has the device: HA's templates pair any area with any
+                # device word, and most of what people ask for exists.
+                areas = tuple(a for a in home.areas if a.name == focus.area) or areas
+            lists["area"] = _text_list([n for a in areas for n in a.names])
             lists["floor"] = _text_list([n for f in home.floors for n in f.names])
             rules = {**self.intents.expansion_rules, **data.expansion_rules}
             walk = _Walk(rng, lists, rules)
