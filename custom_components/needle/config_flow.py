@@ -271,6 +271,7 @@ class NeedleConfigFlow(ConfigFlow, domain=DOMAIN):
         assert task is not None
         if not task.done():
             return self.async_show_progress(
+                step_id="checkpoint",  # optional on 2025.4, asked for since 2026.x
                 progress_action="convert",
                 progress_task=task,
                 description_placeholders={"folder": str(converted_models_root(self.hass))},

@@ -172,7 +172,8 @@ async def _checkpoint_flow(
     hass: HomeAssistant, checkpoint: Path | str, tokenizer: Path | str, int8: bool = True
 ) -> tuple[dict, int]:
     """Submit the checkpoint form and follow the progress step to its end; also returns how
-    many progress results were seen."""
+    many progress results were seen (none when the conversion task had already ended when the
+    step returned: on HA 2026.11's test harness a conversion that fails at once does)."""
     form = await start(hass, SOURCE_CHECKPOINT)
     assert form["type"] is FlowResultType.FORM and form["step_id"] == "checkpoint"
     result = await hass.config_entries.flow.async_configure(
@@ -279,8 +280,7 @@ async def test_checkpoint_missing_files_answered_at_once(
 async def test_checkpoint_refused_pickle_runs_nothing(hass: HomeAssistant, tmp_path: Path) -> None:
     sentinel = tmp_path / "ran"
     evil = _write_pickle(tmp_path / "evil.pkl", {"params": _RunsCode(sentinel), "config": {}})
-    result, progress = await _checkpoint_flow(hass, evil, SP_MODEL)
-    assert progress >= 1
+    result, _ = await _checkpoint_flow(hass, evil, SP_MODEL)
     assert result["type"] is FlowResultType.FORM and result["step_id"] == "checkpoint"
     assert result["errors"] == {CONF_CHECKPOINT_PATH: "refused_pickle"}
     assert "posix.system" in result["description_placeholders"]["detail"] or (
@@ -313,8 +313,7 @@ async def test_checkpoint_conversion_errors(
         tokenizer = tmp_path / "tokenizer.model"
         tokenizer.write_bytes(b"\xff\x00 this is not a SentencePiece model" * 10)
     checkpoint = make(tmp_path)
-    result, progress = await _checkpoint_flow(hass, checkpoint, tokenizer)
-    assert progress >= 1
+    result, _ = await _checkpoint_flow(hass, checkpoint, tokenizer)
     assert result["type"] is FlowResultType.FORM and result["step_id"] == "checkpoint"
     assert result["errors"] == {field: key}
     assert detail in result["description_placeholders"]["detail"]
