@@ -345,9 +345,12 @@ class NeedleConfigFlow(ConfigFlow, domain=DOMAIN):
         entity id (``conversation.needle_built_in_model``)."""
         title = f"Needle ({info.get('name') or bundle_dir.name or 'model'})"
         if self.source == SOURCE_RECONFIGURE:
-            return self.async_update_reload_and_abort(
+            # The entry's update listener reloads it: async_update_reload_and_abort would reload
+            # it a second time, which HA 2026.x reports (and stops allowing in 2026.12).
+            self.hass.config_entries.async_update_entry(
                 self._get_reconfigure_entry(), data=data, title=title
             )
+            return self.async_abort(reason="reconfigure_successful")
         await self.async_set_unique_id(str(bundle_dir.resolve()))
         self._abort_if_unique_id_configured()
         return self.async_create_entry(title=title, data=data, options=dict(DEFAULT_OPTIONS))

@@ -443,4 +443,5 @@ async def test_reconfigure_changes_model(hass: HomeAssistant, tmp_path: Path) ->
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "reconfigure_successful"
     assert entry.data[CONF_BUNDLE_PATH] == str(tmp_path / "new")
-    assert entry.state is config_entries.ConfigEntryState.LOADED
+    assert entry.title == "Needle (tiny)"  # named after the new model
+    assert entry.state is config_entries.ConfigEntryState.LOADED  # reloaded on the new model
