@@ -434,12 +434,14 @@ async def test_reconfigure_changes_model(hass: HomeAssistant, tmp_path: Path) ->
     )
     with (
         patch(PROBE, return_value=INFO),
-        patch("custom_components.needle.model.load_engine", return_value=engine),
+        patch("custom_components.needle.model.load_engine", return_value=engine) as load,
     ):
         result = await hass.config_entries.flow.async_configure(
             result["flow_id"], {CONF_BUNDLE_PATH: str(tmp_path / "new")}
         )
         await hass.async_block_till_done()
+    assert load.call_count == 1  # reloaded once, on the new bundle
+    assert load.call_args.args[0] == tmp_path / "new"
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "reconfigure_successful"
     assert entry.data[CONF_BUNDLE_PATH] == str(tmp_path / "new")
