@@ -107,8 +107,13 @@ def main() -> None:
     parser.add_argument("--lr", type=float, default=0.2)
     parser.add_argument("--l2", type=float, default=1e-4)
     parser.add_argument("--out", type=Path, default=INDEX_PATH)
+    parser.add_argument(
+        "--no-questions",
+        action="store_true",
+        help="without the query tools (the integration offers them: the shipped index has them)",
+    )
     args = parser.parse_args()
-    gen = Generator(None, args.seed)
+    gen = Generator(None, args.seed, questions=not args.no_questions)
     docs: list[tuple[list[str], set[str], set[str]]] = []
     while len(docs) < args.n:
         raw = gen.raw()
@@ -126,7 +131,8 @@ def main() -> None:
             weights[f] = kept
     index = {
         "about": "softmax-regression weights for prompt.py's tool/domain retrieval; "
-        f"training/fit_retrieval.py --n {args.n} --seed {args.seed} --epochs {args.epochs}",
+        f"training/fit_retrieval.py --n {args.n} --seed {args.seed} --epochs {args.epochs}"
+        + (" --no-questions" if args.no_questions else ""),
         "bias": {n: round(float(v), 3) for n, v in zip(names, b, strict=True)},
         "weights": weights,
     }
