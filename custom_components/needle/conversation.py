@@ -52,7 +52,7 @@ from .policy import (
 )
 from .prompt import Prompt, Turn, build_prompt
 from .queries import add_query_tools, async_query_tools
-from .speech import ha_speech, load_responses, with_final_period
+from .speech import ha_speech, load_responses, unchanged_speech, with_final_period
 
 if TYPE_CHECKING:
     from . import NeedleConfigEntry
@@ -324,9 +324,21 @@ class NeedleConversationEntity(conversation.ConversationEntity):
         for refusal in refused:
             _LOGGER.debug("Refused %s: %s", refusal.call, refusal.reason)
         started = time.monotonic()
+        before = {s.entity_id: s.state for s in self.hass.states.async_all()}
         outcomes = await async_execute(chat_log, user_input.agent_id, valid)
         if len(outcomes) == 1 and not refused:
             outcomes = await self._in_ha_words(outcomes, user_input.language)
+        outcomes = [  # say "already on" where a turn on/off changed nothing
+            replace(o, speech=said)
+            if o.ok
+            and (
+                said := unchanged_speech(
+                    self.hass, o.call.name, o.targets, before, user_input.language
+                )
+            )
+            else o
+            for o in outcomes
+        ]
         reply = compose_reply(outcomes, refused)
         _debug_request(
             "executed",

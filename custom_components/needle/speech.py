@@ -26,6 +26,58 @@ _LOGGER = logging.getLogger(__name__)
 _FINAL_PUNCTUATION = (".", "!", "?", "…", ":")
 
 
+# A turn on/off call on devices that were already in the state it asks for changed nothing, and
+# the reply must not say it did ("make it a bit dimmer" answered by HassTurnOn on a light that
+# was on said "Turned on the light."). Judged from the state *before* the call, so a device that
+# reports its new state only after the service call returned is never taken for unchanged. Only
+# domains whose on/off (open/closed, locked/unlocked) is a lasting state: a script or a scene
+# "turned on" keeps none.
+UNCHANGED_INTENTS = frozenset({"HassTurnOn", "HassTurnOff"})
+_STEADY_DOMAINS = frozenset(
+    {"light", "switch", "fan", "input_boolean", "lock", "cover", "valve", "humidifier", "siren"}
+)
+_ASKED_STATE = {  # (intent, domain) -> the state the call asks for; default "on" / "off"
+    ("HassTurnOn", "cover"): "open",
+    ("HassTurnOff", "cover"): "closed",
+    ("HassTurnOn", "valve"): "open",
+    ("HassTurnOff", "valve"): "closed",
+    ("HassTurnOn", "lock"): "locked",
+    ("HassTurnOff", "lock"): "unlocked",
+}
+
+
+def unchanged_speech(
+    hass: HomeAssistant,
+    intent_name: str,
+    targets: tuple[str, ...],
+    before: dict[str, str],
+    language: str,
+) -> str | None:
+    """'Kitchen Light is already on' when every target already was where the call asks
+    (``before``: entity id -> state just before the call); None otherwise. English only:
+    other languages keep HA's own words."""
+    if intent_name not in UNCHANGED_INTENTS or not targets:
+        return None
+    if not (language or "en").lower().startswith("en"):
+        return None
+    names = []
+    asked = ""
+    for entity_id in targets:
+        domain = entity_id.split(".", 1)[0]
+        state = hass.states.get(entity_id)
+        if domain not in _STEADY_DOMAINS or state is None:
+            return None
+        wanted = _ASKED_STATE.get(
+            (intent_name, domain), "on" if intent_name == "HassTurnOn" else "off"
+        )
+        if before.get(entity_id) != wanted or asked not in ("", wanted):
+            return None
+        asked = wanted
+        names.append(state.name)
+    subject = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+    return f"{subject} {'is' if len(names) == 1 else 'are'} already {asked}"
+
+
 def with_final_period(text: str) -> str:
     """Every reply ends as a sentence does. HA's response templates ("Turned on the light")
     have no final period and Needle's own replies do; one rule for both, so that the same
