@@ -210,6 +210,21 @@ class Page:
         )  # fmt: skip
         await self.click_at(*point)
 
+    async def click_until(
+        self, locate_js: str, done_js: str, what: str, timeout: float = 30
+    ) -> None:
+        """Click until ``done_js`` holds: a click during a dialog's opening animation is lost,
+        so one that changed nothing is repeated (every 2 s)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            await self.click(locate_js, what, max(1.0, deadline - time.monotonic()))
+            try:
+                await self.until(f"the effect of clicking {what}", done_js, 2)
+                return
+            except TimeoutError:
+                if time.monotonic() > deadline:
+                    raise
+
     async def type_into(self, index: int, text: str, root_js: str = "undefined") -> None:
         """Replace the text of the ``index``-th visible text input (under ``root_js``)."""
         await self.helpers()
@@ -325,6 +340,8 @@ async def _login(api: demo.Api) -> dict[str, Any]:
 
 
 DIALOG = "window.__n.dialog()"
+SUBMIT = f"window.__n.byText('Submit', {DIALOG}) || window.__n.byText('Next', {DIALOG})"
+SMALL_CHECKPOINT = ROOT / "tests" / "data" / "needle-v1-reference" / "small.pkl"
 
 
 async def check_config_flow(page: Page, api: demo.Api, work: Path) -> str:
@@ -337,25 +354,25 @@ async def check_config_flow(page: Page, api: demo.Api, work: Path) -> str:
     await page.goto(f"{api.base}/config/integrations/dashboard/add?domain={demo.NEEDLE}")
     await page.helpers()
     # the link a user follows ("add integration" -> Needle) first asks to confirm
-    await page.click(
-        "window.__n.all().find((el) => el.tagName === 'DIALOG-BOX') && "
-        "window.__n.byText('OK', window.__n.all().find((el) => el.tagName === 'DIALOG-BOX'))",
+    confirm = "window.__n.all().find((el) => el.tagName === 'DIALOG-BOX')"
+    await page.click_until(
+        f"{confirm} && window.__n.byText('OK', {confirm})",
+        f"{DIALOG} && window.__n.text({DIALOG}).includes('Choose where the model comes from')",
         "the 'set up Needle?' confirmation",
         60,
     )
-    await page.until(
-        "the Needle dialog",
-        f"{DIALOG} && window.__n.text({DIALOG}).includes('Choose where the model comes from')",
-        60,
+    checkpoint_form = f"window.__n.inputs({DIALOG}).length >= 2"
+    await page.click_until(
+        f"window.__n.byText('Convert a Needle v1 checkpoint', {DIALOG})",
+        f"window.__n.all({DIALOG}).some((el) => el.tagName === 'HA-RADIO' && el.checked "
+        "&& el.value === 'checkpoint')",
+        "the checkpoint choice",
     )
-    await page.click(
-        f"window.__n.byText('Convert a Needle v1 checkpoint', {DIALOG})", "the checkpoint choice"
-    )
-    await page.click(
+    await page.click_until(
         f"window.__n.byText('Next', {DIALOG}) || window.__n.byText('Submit', {DIALOG})",
+        checkpoint_form,
         "the Next button",
     )
-    await page.until("the checkpoint form", f"window.__n.inputs({DIALOG}).length >= 2", 20)
 
     # 1. a path that does not exist: answered on the form, next to the field
     await page.type_into(0, str(missing), DIALOG)
@@ -401,10 +418,28 @@ async def check_config_flow(page: Page, api: demo.Api, work: Path) -> str:
     entries = await api.ws("config_entries/get", domain=demo.NEEDLE)
     if len(entries) != 1:
         raise AssertionError(f"expected only the demo's entry, found {len(entries)}")
+
+    # 3. a real (small, random-weight) checkpoint: progress, then the entry
+    await page.type_into(0, str(SMALL_CHECKPOINT), DIALOG)
+    started = time.monotonic()
+    await page.click(SUBMIT, "the Submit button")
+    await page.until(
+        "the entry's success message",
+        f"window.__n.text({DIALOG}).includes('Needle (small)') || "
+        f"window.__n.text({DIALOG}).toLowerCase().includes('success')",
+        90,
+    )
+    converted = time.monotonic() - started
+    entries = await api.ws("config_entries/get", domain=demo.NEEDLE)
+    new = [e for e in entries if e["title"] == "Needle (small)"]
+    if len(new) != 1:
+        raise AssertionError(f"no entry 'Needle (small)': {[e['title'] for e in entries]}")
+    await api.delete(f"/api/config/config_entries/entry/{new[0]['entry_id']}")
     return (
         "missing path: error at the field at once; not a checkpoint: "
         f"{'progress, then ' if saw_progress else ''}its error after {took:.1f} s; "
-        "fields keep what was typed"
+        f"fields keep what was typed; small.pkl: converted, entry 'Needle (small)' "
+        f"after {converted:.1f} s"
     )
 
 
