@@ -197,9 +197,14 @@ async def _async_create_owner(config: Path) -> None:
 
     hass = HomeAssistant(str(config))
     try:
-        if hasattr(dr, "async_setup"):  # HA 2026.x: the device registry is set up, then loaded
+        # The auth store reads the device registry. HA 2026.x sets it up before loading it, and
+        # its entity registry would want config entries first: the auth manager needs only the
+        # device registry there.
+        if hasattr(dr, "async_setup"):
             dr.async_setup(hass)
-        await asyncio.gather(dr.async_load(hass), er.async_load(hass))
+            await dr.async_load(hass)
+        else:
+            await asyncio.gather(dr.async_load(hass), er.async_load(hass))
         hass.auth = await auth_manager_from_config(hass, [{"type": "homeassistant"}], [])
         provider = hass.auth.auth_providers[0]
         await provider.async_initialize()
