@@ -50,7 +50,7 @@ ONNXRUNTIME_REQUIREMENT = "onnxruntime==1.32.0"
 
 # The policy (policy.py): a call whose least sure free choice (decoder confidence) is below this
 # is not run. tools/calibrate.py on 3,000 generated held-out requests (docs/evaluation.md,
-# "Confidence"): none of the 178 calls below 0.5 was right, so 0.5 removes wrong actions and no
+# "Confidence"): none of the 140 calls below 0.5 was right, so 0.5 removes wrong actions and no
 # right call; above it the curve trades about one right call for each wrong one.
 MIN_CALL_CONFIDENCE = 0.5
 # A lone call below MIN_CALL_CONFIDENCE but at least this sure is confirmed ("Do you want me to
