@@ -8,7 +8,8 @@
 The conversion itself is ``engine.bundle.write_bundle`` (the config flow calls the same code).
 ``--check`` prints, per case, the largest differences from the reference and whether greedy
 decoding matches; the last line is a JSON summary. It exits non-zero when an fp32 bundle's logits
-differ by more than 1e-3 or any greedy token differs.
+differ by more than 1e-3 or (fp32, int8) any greedy token differs; int4 bundles are only reported
+(``tools/precision_cost.py`` measures what a precision costs a trained model).
 """
 
 from __future__ import annotations
@@ -87,6 +88,7 @@ def check(args: argparse.Namespace) -> int:
     cases = sorted({k.split("_", 1)[0] for k in ref.files if k.startswith("case")})
     worst_logit = worst_enc = 0.0
     greedy_ok = True
+    greedy_same = greedy_total = 0
     for case in cases:
         src, tgt = ref[f"{case}_src"], ref[f"{case}_tgt"]
         keep = src != bundle.config.pad_token_id
@@ -114,15 +116,22 @@ def check(args: argparse.Namespace) -> int:
         worst_logit = max(worst_logit, logit_diff, step_diff)
         worst_enc = max(worst_enc, enc_diff)
         greedy_ok = greedy_ok and match
+        greedy_same += agree
+        greedy_total += GREEDY_STEPS
     summary: dict[str, Any] = {
         "cases": len(cases),
         "max_abs_logit_diff": worst_logit,
         "max_abs_encoder_diff": worst_enc,
         "greedy_match": greedy_ok,
+        "greedy_tokens": f"{greedy_same}/{greedy_total}",
+        "precision": bundle.precision,
         "backend": backend.name,
     }
     print(json.dumps(summary))
-    failed = not greedy_ok or (bundle.precision == "fp32" and worst_logit > LOGIT_TOLERANCE)
+    # int4 only reports: 4 bits move near-tied argmaxes (the reference checkpoints are untrained)
+    failed = (bundle.precision != "int4" and not greedy_ok) or (
+        bundle.precision == "fp32" and worst_logit > LOGIT_TOLERANCE
+    )
     return 1 if failed else 0
 
 

@@ -181,6 +181,16 @@ def int4_references(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]
     return out
 
 
+def test_check_reports_int4_without_failing(int4_references, capsys) -> None:
+    argv = ["--check", str(int4_references["small"]), "--reference"]
+    rc = export_onnx.main([*argv, str(REFERENCE / "small_expected.npz"), "--backend", "numpy"])
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert rc == 0 and summary["precision"] == "int4"
+    same, total = map(int, summary["greedy_tokens"].split("/"))
+    assert total == 36 and same >= 0.6 * total
+    assert 0.05 < summary["max_abs_logit_diff"] < LOGIT_BOUND["small"]
+
+
 # Measured on the two reference checkpoints (untrained weights, whose logits are nearly flat, so
 # any rounding moves the argmax; int8 gives 0.045 / 0.080 and 36/36 greedy tokens): max logit
 # difference to the fp32 reference tiny 0.36 / small 0.48 on both backends, greedy tokens 24/36
