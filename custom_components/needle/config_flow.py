@@ -24,6 +24,7 @@ from homeassistant.config_entries import (
     OptionsFlow,
 )
 from homeassistant.core import callback
+from homeassistant.data_entry_flow import EVENT_DATA_ENTRY_FLOW_PROGRESSED, FlowResultType
 from homeassistant.helpers import llm
 from homeassistant.helpers.selector import (
     BooleanSelector,
@@ -111,6 +112,9 @@ def _error_key(err: BaseException) -> str:
 # refused pickle) would announce its end before anyone listens, and the dialog would spin for
 # ever. Tests set it to 0.
 MIN_PROGRESS_S = 1.5
+# And should a frontend still have missed the end (a slow browser), the end is announced again
+# after these many seconds, as long as nobody has come for the step after the progress.
+REANNOUNCE_S = (2.0, 5.0, 10.0)
 
 
 @dataclass(slots=True)
@@ -153,6 +157,7 @@ class NeedleConfigFlow(ConfigFlow, domain=DOMAIN):
         self._checkpoint_input: dict[str, Any] = {}
         self._bundle_input: dict[str, Any] = {}
         self._conversion: _Conversion | None = None
+        self._reannounce: asyncio.Task[None] | None = None
 
     @staticmethod
     @callback
@@ -250,6 +255,7 @@ class NeedleConfigFlow(ConfigFlow, domain=DOMAIN):
     ) -> ConfigFlowResult:
         """After a failed conversion: the checkpoint form with the error (its step id is
         ``checkpoint``, so the next submission goes there)."""
+        self._stop_reannouncing()  # the frontend came for it
         return self._checkpoint_form(self._pop_errors(), self._pop_detail())
 
     def _checkpoint_form(self, errors: dict[str, str], detail: str) -> ConfigFlowResult:
@@ -278,11 +284,31 @@ class NeedleConfigFlow(ConfigFlow, domain=DOMAIN):
             )
         self._convert_task = None
         conversion = task.result()  # _async_convert never raises
+        self._reannounce = self.hass.async_create_background_task(
+            self._async_reannounce(), "needle announce conversion end"
+        )
         if conversion.errors:
             self._errors, self._detail = conversion.errors, conversion.detail
             return self.async_show_progress_done(next_step_id="checkpoint_failed")
         self._conversion = conversion
         return self.async_show_progress_done(next_step_id="converted")
+
+    async def _async_reannounce(self) -> None:
+        """Tell the frontend again that the progress step ended, while the flow still waits at
+        its end. Stopped as soon as anyone comes for the next step (``checkpoint_failed`` or
+        ``converted``): a frontend that heard the end must not be made to fetch again."""
+        for delay in REANNOUNCE_S:
+            await asyncio.sleep(delay)
+            step = self.cur_step
+            if step is None or step.get("type") != FlowResultType.SHOW_PROGRESS_DONE:
+                return
+            if callable(notify := getattr(self, "async_notify_flow_changed", None)):
+                notify()  # HA 2026.x
+            else:
+                self.hass.bus.async_fire(
+                    EVENT_DATA_ENTRY_FLOW_PROGRESSED,
+                    {"handler": self.handler, "flow_id": self.flow_id, "refresh": True},
+                )
 
     async def _async_convert(self, source: dict[str, Any]) -> _Conversion:
         """Conversion, then the same load-and-answer check as every other model; every failure
@@ -314,6 +340,7 @@ class NeedleConfigFlow(ConfigFlow, domain=DOMAIN):
     async def async_step_converted(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
+        self._stop_reannouncing()  # the frontend came for it (a refetch now could run it twice)
         conversion = self._conversion
         if conversion is None or conversion.bundle_dir is None:  # not reached by a real flow
             return await self.async_step_checkpoint()
@@ -354,6 +381,17 @@ class NeedleConfigFlow(ConfigFlow, domain=DOMAIN):
         await self.async_set_unique_id(str(bundle_dir.resolve()))
         self._abort_if_unique_id_configured()
         return self.async_create_entry(title=title, data=data, options=dict(DEFAULT_OPTIONS))
+
+    def _stop_reannouncing(self) -> None:
+        if self._reannounce is not None:
+            self._reannounce.cancel()
+            self._reannounce = None
+
+    @callback
+    def async_remove(self) -> None:
+        """The flow is gone (aborted, dialog closed): nothing to announce."""
+        self._stop_reannouncing()
+        super().async_remove()
 
     def _pop_errors(self) -> dict[str, str]:
         errors, self._errors = self._errors, {}

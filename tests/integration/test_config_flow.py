@@ -447,3 +447,69 @@ async def test_reconfigure_changes_model(hass: HomeAssistant, tmp_path: Path) ->
     assert entry.data[CONF_BUNDLE_PATH] == str(tmp_path / "new")
     assert entry.title == "Needle (tiny)"  # named after the new model
     assert entry.state is config_entries.ConfigEntryState.LOADED  # reloaded on the new model
+
+
+async def _progress_events(hass: HomeAssistant) -> list[dict]:
+    from homeassistant.data_entry_flow import EVENT_DATA_ENTRY_FLOW_PROGRESSED
+
+    seen: list[dict] = []
+    hass.bus.async_listen(EVENT_DATA_ENTRY_FLOW_PROGRESSED, lambda e: seen.append(dict(e.data)))
+    return seen
+
+
+@pytest.mark.parametrize("fetch_at_once", [False, True])
+async def test_progress_end_announced_again_until_fetched(
+    hass: HomeAssistant, tmp_path: Path, fetch_at_once: bool
+) -> None:
+    """A frontend that missed the end of the progress step (it subscribes late) hears it again;
+    one that fetched the next step is not disturbed (a refetch would redraw the form)."""
+    import asyncio
+
+    notes = tmp_path / "notes.pkl"
+    notes.write_text("hello")
+    seen = await _progress_events(hass)
+    with (
+        patch("custom_components.needle.config_flow.MIN_PROGRESS_S", 0.05),
+        patch("custom_components.needle.config_flow.REANNOUNCE_S", (0.05, 0.05)),
+    ):
+        form = await start(hass, SOURCE_CHECKPOINT)
+        result = await hass.config_entries.flow.async_configure(
+            form["flow_id"], {CONF_CHECKPOINT_PATH: str(notes), CONF_TOKENIZER_PATH: str(SP_MODEL)}
+        )
+        assert result["type"] is FlowResultType.SHOW_PROGRESS
+        await hass.async_block_till_done()  # the conversion ended: HA announced it once
+        assert len(seen) == 1
+        if fetch_at_once:
+            result = await hass.config_entries.flow.async_configure(result["flow_id"])
+            assert result["errors"] == {CONF_CHECKPOINT_PATH: "not_a_checkpoint"}
+        await asyncio.sleep(0.3)
+        await hass.async_block_till_done()
+    assert {e["flow_id"] for e in seen} == {form["flow_id"]}
+    assert len(seen) == (1 if fetch_at_once else 3)
+    if not fetch_at_once:  # a late frontend fetches, and gets the form with the error
+        result = await hass.config_entries.flow.async_configure(result["flow_id"])
+        assert result["errors"] == {CONF_CHECKPOINT_PATH: "not_a_checkpoint"}
+
+
+async def test_no_announcement_once_the_entry_is_being_created(hass: HomeAssistant) -> None:
+    """Creating the entry (loading its model) takes a while; an announcement then would make
+    the frontend run the last step a second time."""
+    import asyncio
+
+    seen = await _progress_events(hass)
+    real_setup = hass.config_entries.async_setup
+
+    async def slow_setup(*args, **kwargs):
+        await asyncio.sleep(0.3)  # every re-announcement would fall in here
+        return await real_setup(*args, **kwargs)
+
+    with (
+        patch("custom_components.needle.config_flow.REANNOUNCE_S", (0.05, 0.05)),
+        patch.object(hass.config_entries, "async_setup", slow_setup),
+    ):
+        result, _ = await _checkpoint_flow(hass, SMALL_PKL, SP_MODEL)
+        assert result["type"] is FlowResultType.CREATE_ENTRY
+        await asyncio.sleep(0.2)
+        await hass.async_block_till_done()
+    assert len(seen) == 1  # only HA's own, at the end of the progress step
+    assert len(hass.config_entries.async_entries(DOMAIN)) == 1
