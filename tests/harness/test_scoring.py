@@ -190,3 +190,16 @@ def test_name_all_is_the_same_call_as_no_name(home) -> None:
     assert calls_match(
         plain, [Call("HassTurnOff", {"area": "Kitchen", "domain": ["fan"], "name": "all"})], names
     )
+
+
+def test_the_domain_an_intent_implies_may_be_given(home) -> None:
+    """HA 2026.x's matcher writes HassLightSet's only domain into the call; 2025.4's does not."""
+    names = Names(home)
+    exp = [{"name": "HassLightSet", "arguments": {"area": "Bedroom", "brightness": 50}}]
+    given = Call("HassLightSet", {"area": "Bedroom", "brightness": 50.0, "domain": "light"})
+    assert calls_match(exp, [given], names)
+    assert calls_match(exp, [Call("HassLightSet", {**given.arguments, "domain": ["light"]})], names)
+    # another domain, or a domain on an intent that acts on several, is a different call
+    assert not calls_match(exp, [Call("HassLightSet", {**given.arguments, "domain": "fan"})], names)
+    on = [{"name": "HassTurnOn", "arguments": {"area": "Bedroom"}}]
+    assert not calls_match(on, [Call("HassTurnOn", {"area": "Bedroom", "domain": "light"})], names)
