@@ -94,7 +94,11 @@ _NO = frozenset(
     {"no", "nope", "cancel", "never", "nevermind", "nothing", "neither", "none", "forget", "stop"}
 )
 _ALL = frozenset({"all", "both", "ones", "them", "every", "everything", "each"})
-_EVERYWHERE = frozenset({"all", "every", "everything", "everywhere", "whole", "house", "home"})
+_EVERYWHERE = frozenset(
+    {"all", "every", "each", "everything", "everywhere", "whole", "entire", "house", "home",
+     "apartment", "flat"}
+)  # fmt: skip
+_ROOMS = re.compile(r"\brooms\b", re.IGNORECASE)  # "in all rooms", "each of the rooms"
 
 _UNITS = {
     "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
@@ -403,18 +407,17 @@ def _open_target(
         ranked = sorted(pool, key=lambda e: (e not in chosen, e.name.casefold()))
         return Pending("", (call,), 0, "name", tuple((e.name, e.area) for e in ranked))
     if area := args.get("area"):
-        if area in said_areas or str(area).casefold() in {
-            a.casefold() for a in context_areas
-        } | _previous(previous, "area"):
-            return None
-        if any(_mentions(n, sentence) for a in home.areas if a.name == area for n in a.names):
+        canon = _canonical_area(home, str(area))
+        grounded = said_areas | ({satellite_area} if satellite_area else set())
+        grounded |= {_canonical_area(home, v) for v in _previous(previous, "area")}
+        if canon.casefold() in {a.casefold() for a in grounded}:
             return None
         kinds = _call_domains(call, home, tool_domains)
         if not kinds & set(named):
             return Held(call, NOTHING_MATCHES, NO_MATCH)
         areas = sorted(
             {e.area for e in home.entities if e.area and (not kinds or e.domain in kinds)},
-            key=lambda a: (a != area, a.casefold()),
+            key=lambda a: (a != canon, a.casefold()),
         )
         if len(areas) <= 1:
             return None
@@ -428,10 +431,12 @@ def _open_target(
     kinds = _call_domains(call, home, tool_domains)
     if not kinds or sentence & _EVERYWHERE:
         return None
-    areas = sorted(
-        {e.area for e in home.entities if e.area and e.domain in kinds}, key=str.casefold
-    )
-    if len(areas) <= 1 or sum(e.domain in kinds for e in home.entities) <= 1:
+    classes = {str(c) for c in args.get("device_class") or ()}
+    targets = [
+        e for e in home.entities if e.domain in kinds and (not classes or e.device_class in classes)
+    ]
+    areas = sorted({e.area for e in targets if e.area}, key=str.casefold)
+    if len(areas) <= 1 or len(targets) <= 1:
         return None
     return Pending("", (call,), 0, "area", tuple((a, a) for a in areas))
 
@@ -446,7 +451,16 @@ def _contradicts(call: ToolCall, said: frozenset[str]) -> Held | None:
 
 
 def _area_names(home: HomeContext, folded: set[str]) -> set[str]:
-    return {a.name for a in home.areas if a.name.casefold() in folded}
+    return {_canonical_area(home, v) for v in folded}
+
+
+def _canonical_area(home: HomeContext, value: str) -> str:
+    """The area's own name for a name or alias the model or a previous turn used."""
+    folded = value.casefold()
+    for a in home.areas:
+        if any(n.casefold() == folded for n in a.names):
+            return a.name
+    return value
 
 
 def question(pending: Pending) -> str:
@@ -479,7 +493,9 @@ def decide(
     ``confidence`` pairs with ``calls``; a call without one (an engine that reports none)
     counts as sure.
     """
-    sentence = _content(text) | (words(text) & {"all"})
+    sentence = (
+        _content(text) | (words(text) & {"all"}) | ({"all"} if _ROOMS.search(text) else set())
+    )
     if negated(text):
         return Decision(
             NEGATED_KIND, held=[Held(c, "you asked me not to", NEGATED_KIND) for c in calls],

@@ -272,3 +272,21 @@ def test_on_is_not_off() -> None:
     off = ToolCall("HassTurnOff", {"name": "Desk Lamp"})
     assert judge("switch the desk lamp off", off).act == [off]
     assert judge("turn off the desk lamp on the left", off).act == [off]
+
+
+def test_area_aliases_count_as_said() -> None:
+    home = HomeContext(
+        entities=(
+            EntityInfo("light.a", "Sofa Lamp", "light", area="Living Room"),
+            EntityInfo("light.b", "Bed Lamp", "light", area="Bedroom"),
+        ),
+        areas=(AreaInfo("Living Room", ("Lounge",)), AreaInfo("Bedroom")),
+    )
+    call = ToolCall("HassTurnOn", {"area": "lounge", "domain": ["light"]})
+    assert decide("lounge lights on", [call], [0.99], TOOLS, home).act == [call]
+    assert decide("lights on", [call], [0.99], TOOLS, home, satellite_area="Living Room").act == [
+        call
+    ]
+    every = ToolCall("HassTurnOn", {"domain": ["light"]})
+    assert decide("lights on in all rooms", [every], [0.99], TOOLS, home).act == [every]
+    assert decide("lights on", [every], [0.99], TOOLS, home).kind == ASK
