@@ -128,15 +128,24 @@ class Graph:
         inv = self.op("Sqrt", self.op("Add", ms, self.const(NORM_EPS)))
         return self.op("Mul", self.op("Div", x, inv), self.const(scale))
 
-    def matmul(self, x: str, keys: list[str], layer: int) -> str:
-        """x @ [W_1 | W_2 | ...] for one layer: fused into one matmul (folded at load)."""
+    def matmul(self, x: str, keys: list[str], layer: int, gate: np.ndarray | None = None) -> str:
+        """x @ [W_1 | W_2 | ...] for one layer: fused into one matmul (folded at load).
+
+        ``gate`` (one key, quantized weights): output channels scaled by it, through the scales.
+        """
         ws = [self.weight(k, layer) for k in keys]
         int4 = "block_size" in self.index[keys[0]]  # stored (N, blocks, 16): output rows first
         w = ws[0] if len(ws) == 1 else self.op("Concat", *ws, axis=0 if int4 else 1)
         if self.precision == "fp32":
             return self.op("MatMul", x, w)
-        scales = [self.weight(k + SCALE_SUFFIX, layer) for k in keys]
-        s = scales[0] if len(scales) == 1 else self.op("Concat", *scales, axis=0)
+        if gate is not None:
+            stored = self.arrays[keys[0] + SCALE_SUFFIX][layer].astype(np.float32)
+            per_channel = np.broadcast_to(np.asarray(gate, np.float32), stored.shape[:1])
+            folded = stored * (per_channel[:, None] if int4 else per_channel)
+            s = self.const(folded.astype(np.float32), hint="gated_scale")
+        else:
+            scales = [self.weight(k + SCALE_SUFFIX, layer) for k in keys]
+            s = scales[0] if len(scales) == 1 else self.op("Concat", *scales, axis=0)
         if int4:
             n = sum(int(self.arrays[k].shape[1]) for k in keys)
             return self.matmul_nbits(x, w, s, n)
@@ -351,9 +360,18 @@ class Graph:
         )
         return self.op("Reshape", out, self.ints(-1, c.d_model)), k_all, v_all
 
-    def gated(self, x: str, gate_key: str, layer: int, update: str) -> str:
+    def gated(self, x: str, gate_key: str, layer: int, out: str, proj_key: str) -> str:
+        """x + sigmoid(gate) * (out @ W_proj), the gated residual of every block.
+
+        Quantized weights fold the gate (a scalar per layer in v1; per channel would work the
+        same) into their per-output-channel scales, exact up to float rounding, which saves a
+        Mul node a block; fp32 would need a second copy of the weight, so it keeps the Mul.
+        """
         gate = sigmoid(self.arrays[gate_key][layer].astype(np.float32))
-        return self.op("Add", x, self.op("Mul", update, self.const(gate)))
+        if self.precision == "fp32":
+            update = self.matmul(out, [proj_key], layer)
+            return self.op("Add", x, self.op("Mul", update, self.const(gate)))
+        return self.op("Add", x, self.matmul(out, [proj_key], layer, gate=gate))
 
     def name_outputs(self, outputs: list[tuple[str, str]]) -> None:
         """Give the values the graph returns their output names by renaming them in place.
@@ -401,9 +419,7 @@ def build_encoder(g: Graph) -> onnx.ModelProto:
         h = g.norm(x, f"{ENC}/ZCRMSNorm_0/scale", i)
         q, k, v = g.self_attention(f"{ENC}/self_attn", i, h, rope)
         out = g.attend(q, g.op("Transpose", k, perm=[0, 2, 1]), v, mask)
-        x = g.gated(
-            x, f"{ENC}/attn_gate", i, g.matmul(out, [f"{ENC}/self_attn/out_proj/kernel"], i)
-        )
+        x = g.gated(x, f"{ENC}/attn_gate", i, out, f"{ENC}/self_attn/out_proj/kernel")
     enc = g.norm(x, "encoder/final_norm/scale")
     cross: list[tuple[str, str]] = []
     for i in range(L):
@@ -459,16 +475,12 @@ def build_decoder(g: Graph) -> onnx.ModelProto:
         h = g.norm(y, f"{DEC}/ZCRMSNorm_0/scale", i)
         out, k, v = g.cached_self_attention(f"{DEC}/self_attn", i, h, seqlens, total)
         present.append((k, v))
-        y = g.gated(
-            y, f"{DEC}/self_attn_gate", i, g.matmul(out, [f"{DEC}/self_attn/out_proj/kernel"], i)
-        )
+        y = g.gated(y, f"{DEC}/self_attn_gate", i, out, f"{DEC}/self_attn/out_proj/kernel")
         h = g.norm(y, f"{DEC}/ZCRMSNorm_1/scale", i)
         q = g.matmul(h, [f"{DEC}/cross_attn/q_proj/kernel"], i)
         q = g.heads(q, c.num_heads, f"{DEC}/cross_attn/q_norm/scale", i)
         out = g.attend(q, f"cross_k_{i}", f"cross_v_{i}", src_mask)
-        y = g.gated(
-            y, f"{DEC}/cross_attn_gate", i, g.matmul(out, [f"{DEC}/cross_attn/out_proj/kernel"], i)
-        )
+        y = g.gated(y, f"{DEC}/cross_attn_gate", i, out, f"{DEC}/cross_attn/out_proj/kernel")
     hidden = g.norm(y, "decoder/ZCRMSNorm_0/scale")
     F = TensorProto.FLOAT
     outputs = [(hidden, _tensor("hidden", F, ["T", c.d_model]))]
