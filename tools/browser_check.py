@@ -341,15 +341,22 @@ async def _login(api: demo.Api) -> dict[str, Any]:
 
 DIALOG = "window.__n.dialog()"
 SUBMIT = f"window.__n.byText('Submit', {DIALOG}) || window.__n.byText('Next', {DIALOG})"
-SMALL_CHECKPOINT = ROOT / "tests" / "data" / "needle-v1-reference" / "small.pkl"
+REFERENCE = ROOT / "tests" / "data" / "needle-v1-reference"
+SERVER_ROOT = str(ROOT)  # where the server sees this repository (--server-root)
+
+
+def on_server(path: Path) -> str:
+    """A path of this repository as the Home Assistant under test sees it."""
+    return SERVER_ROOT + str(path)[len(str(ROOT)) :]
 
 
 async def check_config_flow(page: Page, api: demo.Api, work: Path) -> str:
     """The checkpoint conversion's error paths, clicked and typed as a user would."""
-    not_a_checkpoint = work / "notes.pkl"
-    not_a_checkpoint.write_text("these are my notes, not a model\n")
-    missing = work / "no-such-checkpoint.pkl"
-    tokenizer = ROOT / "tests" / "data" / "cactus-needle" / "tokenizer.model"
+    # files of this repository, as the server sees them (--server-root: HA in a chroot)
+    not_a_checkpoint = on_server(REFERENCE / "README.md")  # text, not a pickle
+    missing = on_server(ROOT / "no-such-checkpoint.pkl")
+    tokenizer = on_server(ROOT / "tests" / "data" / "cactus-needle" / "tokenizer.model")
+    small = on_server(REFERENCE / "small.pkl")
 
     await page.goto(f"{api.base}/config/integrations/dashboard/add?domain={demo.NEEDLE}")
     await page.helpers()
@@ -420,25 +427,25 @@ async def check_config_flow(page: Page, api: demo.Api, work: Path) -> str:
         raise AssertionError(f"expected only the demo's entry, found {len(entries)}")
 
     # 3. a real (small, random-weight) checkpoint: progress, then the entry
-    await page.type_into(0, str(SMALL_CHECKPOINT), DIALOG)
+    await page.type_into(0, small, DIALOG)
     started = time.monotonic()
     await page.click(SUBMIT, "the Submit button")
     await page.until(
         "the entry's success message",
-        f"window.__n.text({DIALOG}).includes('Needle (small)') || "
+        f"window.__n.text({DIALOG}).includes('Needle (small') || "
         f"window.__n.text({DIALOG}).toLowerCase().includes('success')",
         90,
     )
     converted = time.monotonic() - started
     entries = await api.ws("config_entries/get", domain=demo.NEEDLE)
-    new = [e for e in entries if e["title"] == "Needle (small)"]
+    new = [e for e in entries if e["title"].startswith("Needle (small")]
     if len(new) != 1:
-        raise AssertionError(f"no entry 'Needle (small)': {[e['title'] for e in entries]}")
+        raise AssertionError(f"no entry 'Needle (small...)': {[e['title'] for e in entries]}")
     await api.delete(f"/api/config/config_entries/entry/{new[0]['entry_id']}")
     return (
         "missing path: error at the field at once; not a checkpoint: "
         f"{'progress, then ' if saw_progress else ''}its error after {took:.1f} s; "
-        f"fields keep what was typed; small.pkl: converted, entry 'Needle (small)' "
+        f"fields keep what was typed; small.pkl: converted, entry {new[0]['title']!r} "
         f"after {converted:.1f} s"
     )
 
@@ -490,19 +497,25 @@ async def check_assist(page: Page, api: demo.Api, work: Path) -> str:
     )
 
 
-async def async_run(args: argparse.Namespace, chromium_path: str, work: Path, port: int) -> int:
+async def async_run(
+    args: argparse.Namespace, chromium_path: str, work: Path, base: str, server: demo.Server | None
+) -> int:
+    """The checks against ``server`` (started here), or against the demo already running at
+    ``base`` when ``server`` is None (``--url``)."""
     config = work / "config"
-    base = f"http://127.0.0.1:{port}"
-    server = demo.Server(config, port)
     api = demo.Api(base)
     browser = Chromium(chromium_path)
     failed: list[str] = []
     page: Page | None = None
-    print(f"== Home Assistant on {base} (config {config}), Chromium {chromium_path}")
-    server.start()
+    print(f"== Home Assistant on {base}, Chromium {chromium_path}")
     try:
-        startup = await demo.async_wait_ready(server, api, demo.DEFAULT_HOME, args.timeout)
-        setup = await demo.async_ensure_needle(api, server.alive)
+        if server is not None:
+            server.start()
+            startup = await demo.async_wait_ready(server, api, demo.DEFAULT_HOME, args.timeout)
+        else:
+            startup = 0.0
+            await api.login(demo.USERNAME, demo.PASSWORD)
+        setup = await demo.async_ensure_needle(api, server.alive if server else lambda: None)
         await demo.async_ensure_pipeline(api, setup)
         print(f"== Ready after {startup:.1f} s; agent {setup.agent_id}")
         tokens = await _login(api)
@@ -541,7 +554,8 @@ async def async_run(args: argparse.Namespace, chromium_path: str, work: Path, po
         browser.stop()
         with contextlib.suppress(Exception):
             await api.close()
-        server.stop()
+        if server is not None:
+            server.stop()
         if failed or args.keep:
             print(f"== Kept {work} (HA's log: {config / 'home-assistant.log'})")
         else:
@@ -555,11 +569,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--chromium", help="the browser binary (default: chromium on PATH)")
     parser.add_argument("--timeout", type=float, default=300, help="HA startup timeout, s")
     parser.add_argument("--keep", action="store_true", help="keep the config folder afterwards")
+    parser.add_argument(
+        "--url",
+        help="check the demo already running there (e.g. `bash scripts/demo --port 8765` on HA "
+        "2026.11 in its sid root) instead of starting one",
+    )
+    parser.add_argument(
+        "--server-root",
+        help="where that server sees this repository (the sid root's /repo), for the paths "
+        "typed into the form",
+    )
     args = parser.parse_args(argv)
+    global SERVER_ROOT
+    SERVER_ROOT = args.server_root or SERVER_ROOT
     chromium_path = find_chromium(args.chromium)
     if chromium_path is None:
         print("SKIP: no Chromium found (Debian: apt-get install -y chromium)")
         return SKIP
+    work = Path(tempfile.mkdtemp(prefix="needle-browser-"))
+    if args.url:
+        return asyncio.run(async_run(args, chromium_path, work, args.url.rstrip("/"), None))
     try:
         import hass_frontend  # noqa: F401
     except ImportError:
@@ -568,11 +597,11 @@ def main(argv: list[str] | None = None) -> int:
         )
         return SKIP
     os.environ.setdefault("PYTHONUNBUFFERED", "1")
-    work = Path(tempfile.mkdtemp(prefix="needle-browser-"))
     port = _free_port()
     # the owner user is written with HA's code before the server starts (its own event loop)
     demo.prepare_config(work / "config", demo.DEFAULT_HOME, "127.0.0.1", port, reset=False)
-    return asyncio.run(async_run(args, chromium_path, work, port))
+    server = demo.Server(work / "config", port)
+    return asyncio.run(async_run(args, chromium_path, work, f"http://127.0.0.1:{port}", server))
 
 
 if __name__ == "__main__":
