@@ -44,6 +44,7 @@ OPSET = 17
 MS_DOMAIN = "com.microsoft"
 EXTERNAL_MIN_BYTES = 4096  # smaller slices are inlined: not worth an external reference
 INT4_ACCURACY_LEVEL = 4  # MatMulNBits: int8 compute, the fast CPU kernels
+ENCODER_MHA = True  # encoder attention as MultiHeadAttention (see Graph.encoder_attention)
 
 
 class Graph:
@@ -301,6 +302,55 @@ class Graph:
         v = self.op("Reshape", v, self.ints(0, c.num_kv_heads, c.head_dim))
         return q, k, self.op("Transpose", v, perm=[1, 0, 2])
 
+    def encoder_attention(
+        self, prefix: str, layer: int, x: str, rope: tuple[str, str], keep: str
+    ) -> str:
+        """Bidirectional self-attention as one ``com.microsoft.MultiHeadAttention`` -> (S, d).
+
+        q/k/v, QK-norm and RoPE as in ``self_attention``; the op takes q as (1, S, H*hd) and k,
+        v as (1, H, S, hd), so each KV head is repeated for its H/KV query heads (a small copy
+        once per layer). ``keep`` is the key padding mask, (1, S) int32.
+        """
+        c = self.c
+        H, KV, hd = c.num_heads, c.num_kv_heads, c.head_dim
+        keys = [f"{prefix}/{n}_proj/kernel" for n in "qkv"]
+        qk, v = self.op(
+            "Split",
+            self.matmul(x, keys, layer),
+            self.ints(c.d_model + c.kv_dim, c.kv_dim),
+            axis=-1,
+            outputs=2,
+        )
+        qk = self.op("Reshape", qk, self.ints(0, H + KV, hd))
+        q_scale = 1.0 + self.arrays[f"{prefix}/q_norm/scale"][layer].astype(np.float32)
+        k_scale = 1.0 + self.arrays[f"{prefix}/k_norm/scale"][layer].astype(np.float32)
+        scale = np.concatenate(
+            [np.broadcast_to(q_scale, (H, hd)), np.broadcast_to(k_scale, (KV, hd))]
+        )
+        unit = self.rms(qk, np.ones(hd, dtype=np.float32))
+        qk = self.rope(self.op("Mul", unit, self.const(scale)), *rope)
+        q, k = self.op("Split", qk, self.ints(H, KV), axis=1, outputs=2)
+        q = self.op("Reshape", q, self.ints(1, -1, c.d_model))
+        v = self.op("Reshape", v, self.ints(0, KV, hd))
+        repeat = self.ints(1, H // KV, 1, 1)
+
+        def heads(t: str) -> str:  # (S, KV, hd) -> (1, H, S, hd), query head h reads h // G
+            t = self.op("Unsqueeze", self.op("Transpose", t, perm=[1, 0, 2]), self.ints(1))
+            return self.op("Reshape", self.op("Expand", t, repeat), self.ints(1, H, -1, hd))
+
+        out = self.op(
+            "MultiHeadAttention",
+            q,
+            heads(k),
+            heads(v),
+            "",
+            keep,
+            domain=MS_DOMAIN,
+            num_heads=H,
+            scale=float(1.0 / np.sqrt(hd)),
+        )
+        return self.op("Reshape", out, self.ints(-1, c.d_model))
+
     def cached_self_attention(
         self, prefix: str, layer: int, x: str, seqlens: str, total: str
     ) -> tuple[str, str, str]:
@@ -415,10 +465,16 @@ def build_encoder(g: Graph) -> onnx.ModelProto:
     length = g.op("Shape", ids)
     rope = g.rope_tables(g.const(0, np.int64), g.op("Squeeze", length, g.ints(0)))
     x = g.embed(ids)
+    keep = None
+    if ENCODER_MHA:  # (1, S) int32, 1 where the key may be read
+        keep = g.op("Unsqueeze", g.op("Cast", key_mask, to=TensorProto.INT32), g.ints(0))
     for i in range(c.num_encoder_layers):
         h = g.norm(x, f"{ENC}/ZCRMSNorm_0/scale", i)
-        q, k, v = g.self_attention(f"{ENC}/self_attn", i, h, rope)
-        out = g.attend(q, g.op("Transpose", k, perm=[0, 2, 1]), v, mask)
+        if keep is not None:
+            out = g.encoder_attention(f"{ENC}/self_attn", i, h, rope, keep)
+        else:
+            q, k, v = g.self_attention(f"{ENC}/self_attn", i, h, rope)
+            out = g.attend(q, g.op("Transpose", k, perm=[0, 2, 1]), v, mask)
         x = g.gated(x, f"{ENC}/attn_gate", i, out, f"{ENC}/self_attn/out_proj/kernel")
     enc = g.norm(x, "encoder/final_norm/scale")
     cross: list[tuple[str, str]] = []
