@@ -351,6 +351,7 @@ def style(text: str, rng: random.Random) -> str:
 # --- Every verb of every domain, several actions in one sentence, refusals (issue 13) ---------
 # Verb phrases per (domain, device class) and tool; "{t}" is the target, "{v}" a value. The
 # templates cover HA's own wording; these are the other ways people say the same commands.
+# None may be a phrasing of heldout.py (checked by tests/training/test_generator_data.py).
 _ON_OFF = {
     "HassTurnOn": ("turn on {t}", "switch on {t}", "{t} on", "power on {t}"),
     "HassTurnOff": ("turn off {t}", "switch off {t}", "{t} off", "power off {t}", "shut off {t}"),
@@ -358,15 +359,15 @@ _ON_OFF = {
 VERBS: dict[tuple[str, str | None], dict[str, tuple[str, ...]]] = {
     ("light", None): {
         "HassTurnOn": (*_ON_OFF["HassTurnOn"], "light up {t}", "put {t} on"),
-        "HassTurnOff": (*_ON_OFF["HassTurnOff"], "kill {t}", "put {t} out", "lights out {t}"),
+        "HassTurnOff": (*_ON_OFF["HassTurnOff"], "put {t} out", "lights out {t}"),
         "HassLightSet": (
             "dim {t} to {v} percent", "set {t} to {v}%", "brighten {t} to {v} percent",
-            "{t} at {v} percent", "{t} brightness {v}", "put {t} at {v} percent",
+            "{t} at {v} percent", "{t} brightness {v}",
             "turn {t} down to {v}%", "turn {t} up to {v} percent",
         ),
     },
     ("switch", None): {
-        "HassTurnOn": (*_ON_OFF["HassTurnOn"], "enable {t}", "start {t}", "power up {t}"),
+        "HassTurnOn": (*_ON_OFF["HassTurnOn"], "enable {t}", "start {t}"),
         "HassTurnOff": (*_ON_OFF["HassTurnOff"], "disable {t}", "stop {t}", "cut power to {t}"),
     },
     ("input_boolean", None): {
@@ -374,7 +375,7 @@ VERBS: dict[tuple[str, str | None], dict[str, tuple[str, ...]]] = {
         "HassTurnOff": ("turn off {t}", "disable {t}", "deactivate {t}", "switch {t} off"),
     },
     ("fan", None): {
-        "HassTurnOn": (*_ON_OFF["HassTurnOn"], "start {t}", "run {t}", "get {t} going"),
+        "HassTurnOn": (*_ON_OFF["HassTurnOn"], "start {t}", "run {t}"),
         "HassTurnOff": (*_ON_OFF["HassTurnOff"], "stop {t}", "shut down {t}"),
     },
     ("cover", None): {
