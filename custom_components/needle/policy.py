@@ -72,22 +72,45 @@ _NEGATION = re.compile(
 # Words that name a kind of device (singular; ``prompt.words`` drops the plural "s"). Only
 # words that point at one kind: "door" (lock or cover?) and "pause" (media or timer?) are not here.
 DEVICE_WORDS: dict[str, frozenset[str]] = {
-    "light": frozenset({"light", "lamp", "lighting", "bulb", "chandelier", "brightness", "dim"}),
-    "cover": frozenset({"blind", "shade", "curtain", "shutter", "awning", "garage", "drape"}),
-    "climate": frozenset(
-        {"thermostat", "heating", "heat", "ac", "hvac", "temperature", "degree", "warmer"}
+    "light": frozenset(
+        {"light", "lamp", "lighting", "bulb", "chandelier", "brightness", "dim", "illuminate"}
     ),
-    "lock": frozenset({"lock", "unlock", "deadbolt"}),
+    "cover": frozenset(
+        {"blind", "shade", "curtain", "shutter", "awning", "garage", "drape", "window", "gate",
+         "door"}
+    ),
+    "climate": frozenset(
+        {"thermostat", "heating", "heat", "ac", "hvac", "temperature", "temp", "degree", "warmer"}
+    ),
+    "lock": frozenset({"lock", "unlock", "deadbolt", "door"}),
     "media_player": frozenset(
-        {"tv", "television", "speaker", "music", "song", "track", "volume", "media", "player"}
+        {"tv", "television", "speaker", "music", "song", "track", "volume", "media", "player",
+         "play", "skip", "show", "episode", "movie", "pause", "resume", "unpause", "next",
+         "previous"}
     ),
     "fan": frozenset({"fan"}),
-    "vacuum": frozenset({"vacuum", "robot", "hoover"}),
+    "vacuum": frozenset({"vacuum", "robot", "hoover", "clean", "mop"}),
     "valve": frozenset({"valve"}),
     "humidifier": frozenset({"humidifier", "dehumidifier"}),
     "todo": frozenset({"list", "todo"}),
-    "timer": frozenset({"timer"}),  # not a domain: what the timer tools act on
+    # not a domain: what the timer tools act on ("pause" may be either)
+    "timer": frozenset({"timer", "pause", "resume", "unpause"}),
+}  # fmt: skip
+# HA's cover device classes: a sentence that names one must get a call of that class.
+COVER_CLASSES = frozenset(
+    {"awning", "blind", "curtain", "damper", "door", "garage", "gate", "shade", "shutter", "window"}
+)
+# What a timer tool needs to hear: the word "timer", or (to start one / ask about one) a
+# duration or "time".
+_TIMER_WORDS = frozenset({"timer"})
+_TIMER_EXTRA = {
+    "HassStartTimer": frozenset({"hour", "minute", "min", "second", "sec"}),
+    "HassTimerStatus": frozenset({"time", "left"}),
 }
+_SAID_ON = re.compile(r"\b(?:turn|switch|power|flip|put)\s+on\b|\bon\s*[.!?]?\s*$", re.IGNORECASE)
+_UNIT_NUMBER = re.compile(
+    r"\d+(?:[.,]\d+)?\s*(?:%|percent|degrees?|°)|\bto\s+\d+(?:[.,]\d+)?\b", re.IGNORECASE
+)
 
 _YES = frozenset({"yes", "yeah", "yep", "yup", "sure", "ok", "okay", "correct", "right", "do"})
 _NO = frozenset(
@@ -328,6 +351,8 @@ def _check_kind(
     if not named:
         return None
     kinds = _call_domains(call, home, tool_domains)
+    if not kinds and set(named) == {"timer"}:
+        return Held(call, "that is not a timer", WRONG_DEVICE)  # "cancel the kitchen timers"
     if not kinds or kinds & set(named):
         return None
     said = set().union(*named.values())
@@ -441,13 +466,35 @@ def _open_target(
     return Pending("", (call,), 0, "area", tuple((a, a) for a in areas))
 
 
-def _contradicts(call: ToolCall, said: frozenset[str]) -> Held | None:
-    """ "on" for "off" (and back): the sentence's own word says the opposite of the call."""
+def _contradicts(call: ToolCall, text: str, said: frozenset[str]) -> Held | None:
+    """The sentence's own words say otherwise: "off" for an on call, "turn ... on" for an off
+    call ("on" alone may be a preposition: "the light on the porch")."""
     if call.name == "HassTurnOn" and "off" in said and "on" not in said:
         return Held(call, "you said off, not on", UNGROUNDED)
-    if call.name == "HassTurnOff" and "on" in said and "off" not in said:
+    if call.name == "HassTurnOff" and "off" not in said and _SAID_ON.search(text):
         return Held(call, "you said on, not off", UNGROUNDED)
+    if call.name in FREE_NAME_TOOLS:
+        needed = _TIMER_WORDS | _TIMER_EXTRA.get(call.name, frozenset())
+        if not {_stem(w) for w in said} & needed:
+            return Held(call, "I did not hear a timer", WRONG_DEVICE)
+    classes = {str(c) for c in call.arguments.get("device_class") or ()}
+    named = COVER_CLASSES & said
+    if classes and named and not classes & named:
+        return Held(call, f"I could not find the {sorted(named)[0]} you mean", WRONG_DEVICE)
     return None
+
+
+def _unused_number(calls: Sequence[ToolCall], text: str) -> str | None:
+    """A percentage or temperature the sentence says that no call uses: acting without it
+    ("studio to 15 %" -> turn the lights on) would not be what was asked."""
+    said = [m.group() for m in _UNIT_NUMBER.finditer(text)]
+    if not said or any(
+        isinstance(v, int | float) and not isinstance(v, bool)
+        for c in calls
+        for v in c.arguments.values()
+    ):
+        return None
+    return said[0]
 
 
 def _area_names(home: HomeContext, folded: set[str]) -> set[str]:
@@ -508,6 +555,7 @@ def decide(
     by_name = {t.name: t for t in tools}
     said = said_numbers(text)
     said_words = words(text)
+    unused = _unused_number(calls, text)
     act: list[ToolCall] = []
     held: list[Held] = []
     questions: list[Pending] = []
@@ -516,9 +564,11 @@ def decide(
         tool_domains = TOOL_DOMAINS.get(call.name)
         problem = (
             _check_numbers(call, by_name.get(call.name), said)
-            or _contradicts(call, said_words)
+            or _contradicts(call, text, said_words)
             or _check_kind(call, home, named, tool_domains)
         )
+        if problem is None and unused is not None:
+            problem = Held(call, f"I did not catch what to set to {unused}", UNGROUNDED)
         if problem is None and conf < threshold:
             problem = Held(call, f"I was not sure you wanted me to {_describe(call)}",
                            LOW_CONFIDENCE)  # fmt: skip

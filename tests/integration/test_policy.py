@@ -148,9 +148,9 @@ def test_the_wrong_kind_of_device_is_not_run() -> None:
 
 
 def test_a_device_the_home_lacks_is_said_so() -> None:
-    d = judge("lock the front door", on("Desk Lamp"))
-    assert d.kind == NO_DEVICE and d.act == [] and "no lock" in d.speech
-    assert judge("unlock the back door").kind == NO_DEVICE  # also when the model made no call
+    d = judge("lock the deadbolt", on("Desk Lamp"))
+    assert d.kind == NO_DEVICE and d.act == [] and "no deadbolt" in d.speech
+    assert judge("unlock the deadbolt").kind == NO_DEVICE  # also when the model made no call
     assert judge("what is the capital of france").kind == "nothing"
 
 
@@ -290,3 +290,31 @@ def test_area_aliases_count_as_said() -> None:
     every = ToolCall("HassTurnOn", {"domain": ["light"]})
     assert decide("lights on in all rooms", [every], [0.99], TOOLS, home).act == [every]
     assert decide("lights on", [every], [0.99], TOOLS, home).kind == ASK
+
+
+def test_timers_need_to_be_said() -> None:
+    pause = ToolCall("HassPauseTimer", {"area": "Living Room"})
+    assert judge("pause the living room", pause).held[0].kind == WRONG_DEVICE
+    assert judge("pause the timer in the living room", pause).act == [pause]
+    start = ToolCall("HassStartTimer", {"minutes": 5})
+    assert judge("five minutes please", start).act == [start]
+
+
+def test_a_said_cover_class_must_be_the_call_s() -> None:
+    garage = ToolCall("HassTurnOn", {"device_class": ["garage"], "domain": ["cover"]})
+    wrong = ToolCall("HassTurnOn", {"device_class": ["awning"], "domain": ["cover"]})
+    assert judge("open the garage door", wrong).held[0].kind == WRONG_DEVICE
+    assert judge("open the garage door", garage).kind != "unsure"
+
+
+def test_a_said_percentage_must_be_used() -> None:
+    d = judge("kitchen ceiling light to 15 %", on("Kitchen Ceiling Light"))
+    assert d.act == [] and d.held[0].kind == UNGROUNDED
+    lamp = ToolCall("HassLightSet", {"name": "Desk Lamp", "brightness": 15})
+    assert judge("desk lamp to 15 %", lamp).act == [lamp]
+
+
+def test_on_as_a_preposition_is_not_a_contradiction() -> None:
+    off = ToolCall("HassTurnOff", {"name": "Desk Lamp"})
+    assert judge("deactivate the desk lamp on the desk", off).act == [off]
+    assert judge("turn on the desk lamp", off).held[0].kind == UNGROUNDED
