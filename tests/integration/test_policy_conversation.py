@@ -7,6 +7,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers import intent
 from homeassistant.setup import async_setup_component
 
+from custom_components.needle.diagnostics import async_get_config_entry_diagnostics
 from custom_components.needle.engine.schema import ToolCall
 from custom_components.needle.policy import NEGATED
 
@@ -35,6 +36,8 @@ async def test_a_negated_request_changes_nothing(hass: HomeAssistant, home: dict
     assert speech(r) == NEGATED
     assert engine.grounding == ["don't turn on the kitchen light"]  # the sentence grounds text
     assert entry.runtime_data.stats.policy["negated"] == 1
+    diag = await async_get_config_entry_diagnostics(hass, entry)
+    assert diag["requests"]["policy"] == {"negated": 1, "held_negated": 1}
 
 
 async def test_an_open_target_is_asked_and_the_answer_completes_it(
