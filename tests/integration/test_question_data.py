@@ -11,8 +11,16 @@ from pathlib import Path
 
 import pytest
 
-from training import questions
-from training.generate import Generator, Raw, make_example
+try:
+    from training import questions
+    from training.generate import Generator, Raw, make_example
+except ImportError as err:  # pragma: no cover - depends on the HA end
+    # Training data is generated in the HA 2025.4 venv (training/README.md); its template
+    # sampler is written against hassil 2.x, and HA 2026.x ships hassil 3.
+    pytest.skip(
+        f"training's generator needs HA 2025.4's hassil (old end only): {err}",
+        allow_module_level=True,
+    )
 
 ROOT = Path(__file__).resolve().parents[2]
 QUERY_INTENTS = {

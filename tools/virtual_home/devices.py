@@ -477,11 +477,13 @@ class VVacuum(VirtualEntity, StateVacuumEntity):
             default |= VacuumEntityFeature.FAN_SPEED
         self._attr_fan_speed_list = list(speeds or [])
         self._attr_fan_speed = attrs.get("fan_speed", getattr(self, "_attr_fan_speed", None))
-        if attrs.get("battery_level") is not None:
-            default |= VacuumEntityFeature.BATTERY
-        self._attr_battery_level = attrs.get(
-            "battery_level", getattr(self, "_attr_battery_level", None)
-        )
+        # HA 2026.x dropped the vacuum's own battery (a sensor entity reports it now)
+        if (battery := getattr(VacuumEntityFeature, "BATTERY", None)) is not None:
+            if attrs.get("battery_level") is not None:
+                default |= battery
+            self._attr_battery_level = attrs.get(
+                "battery_level", getattr(self, "_attr_battery_level", None)
+            )
         self._attr_supported_features = VacuumEntityFeature(_features(attrs, default))
         if state is not None:
             try:
