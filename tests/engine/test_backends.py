@@ -67,9 +67,10 @@ def test_step_matches_teacher_forced(random_bundles) -> None:
         assert state.length == len(tgt)
 
 
+@pytest.mark.parametrize("precision", ["fp32", "int4"])
 @pytest.mark.parametrize("name", ["numpy", "onnxruntime"])
-def test_requests_in_threads_do_not_mix(random_bundles, name: str) -> None:
-    backend = load_backend(read_bundle(random_bundles["fp32"]), name)
+def test_requests_in_threads_do_not_mix(random_bundles, name: str, precision: str) -> None:
+    backend = load_backend(read_bundle(random_bundles[precision]), name)
     rng = np.random.default_rng(3)
     sources = [_src(rng, n) for n in (8, 50, 120, 17, 64, 33)]
     alone = [_greedy(backend, s, 25)[0] for s in sources]
