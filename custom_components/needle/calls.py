@@ -326,16 +326,23 @@ async def async_execute(
     )
     from homeassistant.helpers import llm
 
+    from .compat import tool_result_data
+    from .ha_context import ha_tool_names
+
     if not calls:
         return []
-    inputs = [llm.ToolInput(tool_name=c.name, tool_args=dict(c.arguments)) for c in calls]
+    ha_names = ha_tool_names(chat_log.llm_api) if chat_log.llm_api is not None else {}
+    inputs = [
+        llm.ToolInput(tool_name=ha_names.get(c.name, c.name), tool_args=dict(c.arguments))
+        for c in calls
+    ]
     by_id = {i.id: c for i, c in zip(inputs, calls, strict=True)}
     outcomes: dict[str, CallOutcome] = {}
     content = AssistantContent(agent_id=agent_id, content=None, tool_calls=inputs)
     async for result in chat_log.async_add_assistant_content(content):
         if isinstance(result, ToolResultContent):
             outcomes[result.tool_call_id] = outcome_from_result(
-                by_id[result.tool_call_id], dict(result.tool_result)
+                by_id[result.tool_call_id], tool_result_data(result)
             )
     return [outcomes[i.id] for i in inputs if i.id in outcomes]
 

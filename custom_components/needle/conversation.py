@@ -25,6 +25,7 @@ from .calls import (
     compose_reply,
     validate_scored,
 )
+from .compat import async_handle_intents_locally, async_provide_llm_data
 from .const import (
     CONF_LANGUAGE,
     CONF_LLM_HASS_API,
@@ -214,7 +215,7 @@ class NeedleConversationEntity(conversation.ConversationEntity):
         pending = self._questions.pop(chat_log.conversation_id)
 
         if self.entry.options.get(CONF_PREFER_LOCAL, DEFAULT_PREFER_LOCAL) and (
-            response := await self._async_try_local(user_input)
+            response := await self._async_try_local(user_input, chat_log)
         ):
             stats.local_handled += 1
             speech = response.speech["plain"]["speech"]
@@ -224,7 +225,7 @@ class NeedleConversationEntity(conversation.ConversationEntity):
         if (api := self._llm_api) is None:
             return self._error(chat_log, user_input, CONTROL_DISABLED)
         try:
-            await chat_log.async_update_llm_data(DOMAIN, user_input, api, None)
+            await async_provide_llm_data(chat_log, DOMAIN, user_input, api)
         except conversation.ConverseError as err:
             return err.as_conversation_result()
         if chat_log.llm_api is None or data.engine is None:
@@ -364,16 +365,15 @@ class NeedleConversationEntity(conversation.ConversationEntity):
         return self._result(chat_log, user_input, reply.speech)
 
     async def _async_try_local(
-        self, user_input: conversation.ConversationInput
+        self, user_input: conversation.ConversationInput, chat_log: conversation.ChatLog
     ) -> intent.IntentResponse | None:
         """HA's built-in sentence matcher first (exact wording only), like the pipeline's
         "prefer handling commands locally"; None when it has no confident answer."""
         agent = conversation.async_get_agent(self.hass, conversation.HOME_ASSISTANT_AGENT)
-        handle = getattr(agent, "async_handle_intents", None)
-        if handle is None:
-            return None
         try:
-            response: intent.IntentResponse | None = await handle(user_input)
+            response: intent.IntentResponse | None = await async_handle_intents_locally(
+                agent, user_input, chat_log
+            )
         except Exception:  # the model is the fallback whatever went wrong
             _LOGGER.debug("Built-in agent failed; asking Needle", exc_info=True)
             return None
