@@ -125,9 +125,7 @@ async def dump(out: Path, queries_out: Path | None = None) -> int:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "training/data/assist_tools.json")
-    parser.add_argument(
-        "--queries-out", type=Path, default=ROOT / "training/data/query_tools.json"
-    )
+    parser.add_argument("--queries-out", type=Path, default=ROOT / "training/data/query_tools.json")
     args = parser.parse_args()
     asyncio.run(dump(args.out, args.queries_out))
 
