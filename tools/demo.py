@@ -724,6 +724,11 @@ async def async_main(args: argparse.Namespace) -> int:
     try:
         startup = await async_wait_ready(server, api, home, args.timeout)
         print(f"== Home Assistant is up after {startup:.1f} s")
+        # HA 2026.x holds HTTP settings that differ from its defaults (the demo's address and
+        # port) as pending, asks on every page to confirm them and reverts them after a few
+        # minutes by restarting: confirm them as the user would (2025.4 has no such command)
+        with contextlib.suppress(DemoError):
+            await api.ws("http/config/promote")
         setup = await async_ensure_needle(api, server.alive)
         await async_ensure_pipeline(api, setup)
         total = time.monotonic() - server.started_at
