@@ -77,7 +77,9 @@ async def test_an_unsure_part_of_a_multi_call_answer_is_not_run(
     assert hass.states.get("light.kitchen_light").state == "on"
     assert hass.states.get("light.bedroom_lamp").state == "off"
     text = speech(r)
-    assert "Kitchen Light" in text and "I was not sure you wanted me to turn on Bedroom Lamp" in text
+    assert (
+        "Kitchen Light" in text and "I was not sure you wanted me to turn on Bedroom Lamp" in text
+    )
     assert entry.runtime_data.stats.policy["held_low_confidence"] == 1
 
 
