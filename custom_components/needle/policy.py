@@ -39,6 +39,16 @@ from .engine.schema import ToolCall, ToolSchema
 from .prompt import FREE_NAME_TOOLS, STOP_WORDS, TOOL_DOMAINS, HomeContext, Turn, words
 
 MAX_NAMED_CANDIDATES = 3  # a question a listener can hold in mind
+# Tools that only read: HA answers them with the states that matched, so the worst a wrong one
+# does is a wrong answer. The kind-of-device and open-target checks (made to stop wrong
+# actions) would only refuse questions such as "which lights are on?" or "is the shed door
+# open?" (a binary sensor, not a cover); negation and confidence still apply.
+READ_ONLY_TOOLS = frozenset(
+    {
+        "HassGetState", "HassClimateGetTemperature", "HassGetWeather", "HassGetCurrentTime",
+        "HassGetCurrentDate", "HassTimerStatus",
+    }
+)  # fmt: skip
 
 NEGATED = "OK, I did nothing."
 NOT_SURE = "Sorry, I am not sure what you want me to do."
@@ -562,10 +572,11 @@ def decide(
     for i, call in enumerate(calls):
         conf = float(confidence[i]) if i < len(confidence) else 1.0
         tool_domains = TOOL_DOMAINS.get(call.name)
+        read_only = call.name in READ_ONLY_TOOLS
         problem = (
             _check_numbers(call, by_name.get(call.name), said)
             or _contradicts(call, text, said_words)
-            or _check_kind(call, home, named, tool_domains)
+            or (None if read_only else _check_kind(call, home, named, tool_domains))
         )
         if problem is None and unused is not None:
             problem = Held(call, f"I did not catch what to set to {unused}", UNGROUNDED)
@@ -575,7 +586,9 @@ def decide(
         if problem is not None:
             held.append(replace(problem, confidence=conf))
             continue
-        ask = _open_target(call, home, sentence, satellite_area, previous, tool_domains, named)
+        ask = None if read_only else _open_target(
+            call, home, sentence, satellite_area, previous, tool_domains, named
+        )
         if isinstance(ask, Held):
             held.append(replace(ask, confidence=conf))
             continue

@@ -318,3 +318,20 @@ def test_on_as_a_preposition_is_not_a_contradiction() -> None:
     off = ToolCall("HassTurnOff", {"name": "Desk Lamp"})
     assert judge("deactivate the desk lamp on the desk", off).act == [off]
     assert judge("turn on the desk lamp", off).held[0].kind == UNGROUNDED
+
+
+def test_questions_are_read_only_and_not_asked_back() -> None:
+    """A house-wide question is answered, not met with "which room?", and a question about a
+    door that only a sensor watches is not held as the wrong kind of device; a command in
+    the same words is still checked."""
+    tools = (*TOOLS, ToolSchema("HassGetState", "", (*TARGET, ToolParam("state"))))
+    which = ToolCall("HassGetState", {"domain": ["light"], "state": "on"})
+    decision = decide("which lights are on?", [which], [0.9], tools, HOME)
+    assert (decision.kind, decision.act) == (ACT, [which])
+    door = ToolCall("HassGetState", {"name": "Kitchen Blinds", "state": "open"})
+    assert decide("is the shed door open?", [door], [0.9], tools, HOME).act == [door]
+    # the same open target as a command is still asked back
+    on = ToolCall("HassTurnOn", {"domain": ["light"]})
+    assert decide("turn on the lights", [on], [0.9], tools, HOME).kind == ASK
+    # and a question is still below the confidence threshold like any call
+    assert decide("which lights are on?", [which], [0.1], tools, HOME).act == []
