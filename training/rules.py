@@ -498,9 +498,15 @@ _VALUE_ARG = {
 
 def _group_name(e: EntityInfo, area: str | None) -> bool:
     """A name that reads as a group in its area ("Kitchen Lights" in the Kitchen): the sentence
-    "turn on the kitchen lights" is an area command, so the name form is not generated."""
+    "turn on the kitchen lights" is an area command, so the name form is not generated. A device
+    called just "Shades" keeps its name form: "open the shades" is then that device."""
     words = e.name.lower().split()
-    return bool(words) and words[-1] in _GROUP_NOUNS
+    prefix = (area or "").lower().split()
+    return (
+        len(words) > len(prefix) > 0
+        and words[: len(prefix)] == prefix
+        and words[-1] in _GROUP_NOUNS
+    )
 
 
 def command(
@@ -617,6 +623,9 @@ def refusal(
     if not several or satellite_area:
         return None
     key = rng.choice(sorted(several, key=str))
+    word = rng.choice(GROUP_WORDS[key])
+    if any(word in (n.lower() for n in e.names) for e in home.entities):
+        return None  # a device is called that: the sentence names it
     tool = rng.choice(("HassTurnOn", "HassTurnOff"))
     verb = rng.choice(_verbs(*key)[tool])
-    return verb.format(t="the " + rng.choice(GROUP_WORDS[key])), [], "missing_target"
+    return verb.format(t="the " + word), [], "missing_target"
