@@ -203,3 +203,13 @@ def test_the_domain_an_intent_implies_may_be_given(home) -> None:
     assert not calls_match(exp, [Call("HassLightSet", {**given.arguments, "domain": "fan"})], names)
     on = [{"name": "HassTurnOn", "arguments": {"area": "Bedroom"}}]
     assert not calls_match(on, [Call("HassTurnOn", {"area": "Bedroom", "domain": "light"})], names)
+
+
+def test_a_question_that_changes_the_home_fails(home) -> None:
+    """intents-en's questions expect a query call and no states: a change still fails them."""
+    ask = case(expect_calls=[{"name": "HassGetState", "arguments": {"name": "TV"}}])
+    query = [Call("HassGetState", {"name": "TV"})]
+    assert score(ask, home, outcome(query)).passed
+    changed = score(ask, home, outcome(query, after={"media_player.tv": state("paused")}))
+    assert not changed.passed
+    assert any("unexpected change of media_player.tv" in r for r in changed.reasons)

@@ -274,7 +274,10 @@ def score(case: Case, home: Home, outcome: Outcome) -> CaseResult:
             got = now["attributes"].get(key)
             if got is None or not attribute_equal(value, got):
                 reasons.append(f"{entity_id}: {key} {got!r}, expected {value!r}")
-    if expect_states or case.get("expect_no_calls"):
+    # A question (every expected call only reads) must leave the home as it was, whatever the
+    # case's expect_states says (intents-en's questions give none).
+    question = bool(case.get("expect_calls")) and not expects_change(case)
+    if expect_states or case.get("expect_no_calls") or question:
         unexpected = sorted(set(changes) - set(expect_states))
         for entity_id in unexpected:
             reasons.append(f"unexpected change of {entity_id}: {changes[entity_id]}")
