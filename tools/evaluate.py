@@ -20,14 +20,25 @@ import logging
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
+from unittest.mock import patch
 
 ROOT = Path(__file__).resolve().parent.parent
 for path in (ROOT, ROOT / "tools"):
     if str(path) not in sys.path:
         sys.path.insert(0, str(path))
 
-from evalkit.report import side_by_side, summary, tag_table, write_report  # noqa: E402
+from evalkit.report import (  # noqa: E402
+    side_by_side,
+    summary,
+    sweep_table,
+    tag_table,
+    write_report,
+    write_sweep,
+)
 from evalkit.runner import (  # noqa: E402
     BUILTIN,
     NEEDLE,
@@ -54,7 +65,40 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     p.add_argument("--backend", choices=["onnxruntime", "numpy"], help="force Needle's backend")
     p.add_argument("--quiet", action="store_true", help="do not print each failure")
+    p.add_argument(
+        "--threshold",
+        type=thresholds,
+        help="T[,T2,...]: run once per value of Needle's MIN_CALL_CONFIDENCE (the policy's\n"
+        "confidence threshold) and write sweep.json + threshold_sweep.png under --report",
+    )
     return p.parse_args(argv)
+
+
+def thresholds(text: str) -> list[float]:
+    """``0.3,0.5,0.7`` -> [0.3, 0.5, 0.7]; each in [0, 1]."""
+    try:
+        values = [float(t) for t in text.split(",") if t.strip()]
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(f"not a list of numbers: {text!r}") from err
+    if not values or any(not 0.0 <= v <= 1.0 for v in values):
+        raise argparse.ArgumentTypeError(f"thresholds must lie in [0, 1]: {text!r}")
+    return values
+
+
+@contextmanager
+def call_threshold(value: float | None) -> Iterator[None]:
+    """Needle's policy with ``value`` for MIN_CALL_CONFIDENCE for the run (None: as shipped).
+    The confirmation threshold follows it, so no "do you want me to ...?" appears that the
+    shipped setting (the two equal) would not ask."""
+    if value is None:
+        yield
+        return
+    from custom_components.needle import conversation as needle_conversation
+    from custom_components.needle import policy
+
+    decide = partial(policy.decide, threshold=value, ask_threshold=value)
+    with patch.object(needle_conversation, "decide", decide):
+        yield
 
 
 def agents_for(args: argparse.Namespace) -> list[AgentSpec]:
@@ -81,7 +125,7 @@ async def evaluate(args: argparse.Namespace) -> dict:
     for key, why in errors.items():
         print(f"FIXTURE {key}: {why}", flush=True)
         for label in labels:
-            results[label].append(CaseResult(key, False, [f"fixture: {why}"], [], ""))
+            results[label].append(CaseResult(key, False, [f"fixture: {why}"], [], "", error=why))
     runnable = [c for c in cases if c.id not in suite.errors]
     done = 0
     started = time.monotonic()
@@ -108,7 +152,9 @@ async def evaluate(args: argparse.Namespace) -> dict:
             why = f"home {home_key!r} could not be run: {type(err).__name__}: {err}"
             print(f"FIXTURE {why}", flush=True)
             got = {
-                label: [CaseResult(c.id, False, [why], c.tags, c.text, error=why) for c in home_cases]
+                label: [
+                    CaseResult(c.id, False, [why], c.tags, c.text, error=why) for c in home_cases
+                ]
                 for label in labels
             }
         for label, rs in got.items():
@@ -128,6 +174,8 @@ async def evaluate(args: argparse.Namespace) -> dict:
             "cases": len(cases),
             "seconds": round(time.monotonic() - started, 1),
         }
+        if getattr(args, "threshold_now", None) is not None:
+            meta["min_call_confidence"] = args.threshold_now
         path = write_report(args.report, suite.name, summaries, results, errors, meta)
         print(f"report: {path}")
     last = summaries[labels[-1]]
@@ -142,12 +190,31 @@ async def evaluate(args: argparse.Namespace) -> dict:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    try:
-        final = asyncio.run(evaluate(args))
-    except FixtureError as err:
-        print(f"error: {err}", file=sys.stderr)
+    if args.threshold and args.agent == "builtin":
+        print("error: --threshold is Needle's; use --agent needle or both", file=sys.stderr)
         return 2
-    print(json.dumps(final))
+    runs: list[tuple[float | None, dict]] = []
+    report = args.report
+    for value in args.threshold or [None]:
+        if value is not None:
+            print(f"=== MIN_CALL_CONFIDENCE = {value}", flush=True)
+            args.report = report / f"threshold-{value:g}" if report else None
+        args.threshold_now = value
+        try:
+            with call_threshold(value):
+                runs.append((value, asyncio.run(evaluate(args))))
+        except FixtureError as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 2
+    if args.threshold:
+        points = [{"threshold": t, **s} for t, s in runs]
+        print()
+        print(sweep_table(points))
+        if report:
+            print(f"sweep: {write_sweep(report, points)}")
+        print(json.dumps({"sweep": points}))
+        return 0
+    print(json.dumps(runs[0][1]))
     return 0
 
 

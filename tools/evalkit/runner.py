@@ -212,6 +212,8 @@ async def async_turn(
     device_id = satellites.get(case.get("context_area")) if case.get("context_area") else None
     error = None
     reply = ""
+    keep_open = False
+    response_type = None
     with CallRecorder() as recorder:
         started = time.perf_counter()
         try:
@@ -226,10 +228,15 @@ async def async_turn(
             )
             await hass.async_block_till_done()
             reply = result.response.speech.get("plain", {}).get("speech", "") or ""
+            keep_open = bool(getattr(result, "continue_conversation", False))
+            kind = getattr(result.response, "response_type", None)
+            response_type = getattr(kind, "value", None if kind is None else str(kind))
         except Exception as err:
             error = f"{type(err).__name__}: {err}"
         latency_ms = (time.perf_counter() - started) * 1000
-    return Outcome(recorder.calls, before, vhome.snapshot(), reply, error, latency_ms)
+    return Outcome(
+        recorder.calls, before, vhome.snapshot(), reply, error, latency_ms, keep_open, response_type
+    )
 
 
 async def async_run_home(

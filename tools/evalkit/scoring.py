@@ -56,6 +56,10 @@ class Outcome:
     reply: str
     error: str | None = None
     latency_ms: float = 0.0
+    # The agent's ConversationResult: a question back keeps the conversation open; the
+    # response type ("action_done", "query_answer", "error") tells an answer from a refusal.
+    continue_conversation: bool = False
+    response_type: str | None = None
 
 
 @dataclass
@@ -70,6 +74,45 @@ class CaseResult:
     changes: dict[str, Any] = field(default_factory=dict)
     latency_ms: float = 0.0
     error: str | None = None
+    asked: bool = False  # the agent kept the conversation open (a question back)
+    response_type: str | None = None
+
+    @property
+    def did_something(self) -> bool:
+        return bool(self.calls or self.changes)
+
+    @property
+    def wrong_action(self) -> bool:
+        """The issue's definition: something ran or changed and the case still failed."""
+        return not self.passed and self.did_something
+
+    @property
+    def question(self) -> bool:
+        """Asked back (``continue_conversation``) without acting."""
+        return self.asked and not self.did_something and self.error is None
+
+    @property
+    def refusal(self) -> bool:
+        """Answered without acting and without asking: "not sure", "I did nothing", "no such
+        device" (an error response, or a negated request's plain answer). Counted whether or
+        not the case wanted it; a case that expected nothing passes with it."""
+        return not self.asked and not self.did_something and self.error is None
+
+    @property
+    def kind(self) -> str:
+        """One word per case for tables: passed, wrong, question, refusal or failed."""
+        if self.passed:
+            return "passed"
+        if self.wrong_action:
+            return "wrong"
+        if self.question:
+            return "question"
+        return "refusal" if self.refusal else "failed"
+
+    def as_dict(self) -> dict[str, Any]:
+        """The JSONL row: the fields plus the derived counts."""
+        return {**self.__dict__, "wrong_action": self.wrong_action, "question": self.question,
+                "refusal": self.refusal}  # fmt: skip
 
 
 class Names:
@@ -317,6 +360,8 @@ def score(case: Case, home: Home, outcome: Outcome) -> CaseResult:
         changes=changes,
         latency_ms=outcome.latency_ms,
         error=outcome.error,
+        asked=outcome.continue_conversation,
+        response_type=outcome.response_type,
     )
 
 
