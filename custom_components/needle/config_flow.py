@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import voluptuous as vol
+from homeassistant.components import conversation
 from homeassistant.config_entries import (
     SOURCE_RECONFIGURE,
     ConfigEntry,
@@ -25,9 +26,12 @@ from homeassistant.config_entries import (
 )
 from homeassistant.core import callback
 from homeassistant.data_entry_flow import EVENT_DATA_ENTRY_FLOW_PROGRESSED, FlowResultType
+from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers import llm
 from homeassistant.helpers.selector import (
     BooleanSelector,
+    EntitySelector,
+    EntitySelectorConfig,
     NumberSelector,
     NumberSelectorConfig,
     NumberSelectorMode,
@@ -41,6 +45,8 @@ from homeassistant.helpers.selector import (
 from .const import (
     CONF_BUNDLE_PATH,
     CONF_CHECKPOINT_PATH,
+    CONF_HANDOVER,
+    CONF_HANDOVER_AGENT,
     CONF_INT8,
     CONF_LANGUAGE,
     CONF_LLM_HASS_API,
@@ -48,10 +54,13 @@ from .const import (
     CONF_MODEL_SOURCE,
     CONF_PREFER_LOCAL,
     CONF_TOKENIZER_PATH,
+    DEFAULT_HANDOVER,
     DEFAULT_LANGUAGE,
     DEFAULT_MAX_ENTITIES,
     DEFAULT_PREFER_LOCAL,
     DOMAIN,
+    HANDOVER_AGENT,
+    HANDOVER_MODES,
     LLM_API_ASSIST,
     LLM_API_NONE,
     MAX_MAX_ENTITIES,
@@ -408,9 +417,15 @@ class NeedleOptionsFlow(OptionsFlow):
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         errors: dict[str, str] = {}
         options = {**DEFAULT_OPTIONS, **self.config_entry.options}
+        own = er.async_get(self.hass).async_get_entity_id(
+            "conversation", DOMAIN, self.config_entry.entry_id
+        )
         if user_input is not None:
             language = str(user_input[CONF_LANGUAGE]).strip()
-            if _LANGUAGE.fullmatch(language):
+            if not _LANGUAGE.fullmatch(language):
+                errors[CONF_LANGUAGE] = "invalid_language"
+            errors.update(self._handover_errors(user_input, own))
+            if not errors:
                 return self.async_create_entry(
                     data={
                         **user_input,
@@ -418,7 +433,6 @@ class NeedleOptionsFlow(OptionsFlow):
                         CONF_LANGUAGE: language,
                     }
                 )
-            errors[CONF_LANGUAGE] = "invalid_language"
             options = {**options, **user_input}
         apis = [SelectOptionDict(label="No control", value=LLM_API_NONE)] + [
             SelectOptionDict(label=api.name, value=api.id) for api in llm.async_get_apis(self.hass)
@@ -440,6 +454,39 @@ class NeedleOptionsFlow(OptionsFlow):
                     )
                 ),
                 vol.Required(CONF_LANGUAGE, default=options[CONF_LANGUAGE]): TextSelector(),
+                # Optional with a suggested value, not a default: an entry saved before the
+                # option existed keeps its options as they were until the user picks one.
+                vol.Optional(
+                    CONF_HANDOVER,
+                    description={"suggested_value": options.get(CONF_HANDOVER, DEFAULT_HANDOVER)},
+                ): SelectSelector(
+                    SelectSelectorConfig(
+                        options=list(HANDOVER_MODES),
+                        translation_key=CONF_HANDOVER,
+                        mode=SelectSelectorMode.LIST,
+                    )
+                ),
+                vol.Optional(
+                    CONF_HANDOVER_AGENT,
+                    description={"suggested_value": options.get(CONF_HANDOVER_AGENT)},
+                ): EntitySelector(
+                    EntitySelectorConfig(
+                        domain="conversation", exclude_entities=[own] if own else []
+                    )
+                ),
             }
         )
         return self.async_show_form(step_id="init", data_schema=schema, errors=errors)
+
+    def _handover_errors(self, user_input: dict[str, Any], own: str | None) -> dict[str, str]:
+        """Hand-over to another agent needs one that exists and is not Needle itself (that
+        would ask itself again, forever; the selector already leaves Needle out). Options
+        errors, worded under options.error in strings.json."""
+        if user_input.get(CONF_HANDOVER) != HANDOVER_AGENT:
+            return {}
+        agent = user_input.get(CONF_HANDOVER_AGENT)
+        if not agent:
+            return {CONF_HANDOVER_AGENT: "handover_agent_missing"}
+        if agent == own or conversation.async_get_agent(self.hass, agent) is None:
+            return {CONF_HANDOVER_AGENT: "handover_agent_invalid"}
+        return {}

@@ -28,6 +28,15 @@ CONF_MAX_ENTITIES = "max_entities"
 CONF_LANGUAGE = "language"
 LLM_API_ASSIST = "assist"  # homeassistant.helpers.llm.LLM_API_ASSIST
 LLM_API_NONE = "none"
+# What happens to a sentence Needle is not sure of (the policy's "not sure" / "nothing
+# understood" outcomes only; a negated request or a call refused for safety is never passed
+# on): say so (today's behaviour), or let HA's built-in agent or another conversation agent
+# answer it, so that Needle is the fast first pass and a larger agent takes the rest.
+CONF_HANDOVER = "handover"
+CONF_HANDOVER_AGENT = "handover_agent"  # agent id (a conversation entity) for HANDOVER_AGENT
+HANDOVER_ASK, HANDOVER_BUILTIN, HANDOVER_AGENT = "ask", "builtin", "agent"
+HANDOVER_MODES = (HANDOVER_ASK, HANDOVER_BUILTIN, HANDOVER_AGENT)
+DEFAULT_HANDOVER = HANDOVER_ASK  # nothing leaves Needle unless the user chooses it
 
 DEFAULT_PREFER_LOCAL = True  # HA's own sentence matcher is exact; the model handles the rest
 DEFAULT_MAX_ENTITIES = 64  # prompt.DEFAULT_MAX_ENTITIES: fits the 1024-token window in practice

@@ -27,15 +27,20 @@ from .calls import (
 )
 from .compat import async_handle_intents_locally, async_provide_llm_data
 from .const import (
+    CONF_HANDOVER,
+    CONF_HANDOVER_AGENT,
     CONF_LANGUAGE,
     CONF_LLM_HASS_API,
     CONF_MAX_ENTITIES,
     CONF_PREFER_LOCAL,
+    DEFAULT_HANDOVER,
     DEFAULT_LANGUAGE,
     DEFAULT_MAX_ENTITIES,
     DEFAULT_PREFER_LOCAL,
     DOMAIN,
     GENERATE_TIMEOUT_S,
+    HANDOVER_AGENT,
+    HANDOVER_BUILTIN,
     LLM_API_ASSIST,
     LLM_API_NONE,
     TURN_MEMORY_MAX_CONVERSATIONS,
@@ -45,7 +50,12 @@ from .engine.schema import ToolCall
 from .ha_context import async_device_area, async_home_context, tools_from_assist_api
 from .policy import (
     CANCELLED,
+    CONFIRM,
+    LOW_CONFIDENCE,
     NEGATED_KIND,
+    NOTHING,
+    UNSURE,
+    Decision,
     PendingQuestions,
     decide,
     log_fields,
@@ -100,8 +110,26 @@ class TurnMemory:
         while len(self._items) > self._max:
             self._items.popitem(last=False)
 
+    def forget(self, conversation_id: str) -> None:
+        """Drop the conversation's turn: the last exchange was not Needle's (a hand-over)."""
+        self._items.pop(conversation_id, None)
+
     def __len__(self) -> int:
         return len(self._items)
+
+
+def handover_wanted(decision: Decision) -> bool:
+    """Only "not sure" and "nothing understood" go to another agent: no call at all, or every
+    held call held for low confidence alone (refused as unsure, or a confirmation to ask).
+    A negated request, a wrong kind of device, a value not said or out of range, an open
+    target (a question) or a partial answer is the policy's own refusal and stays Needle's."""
+    if decision.act or (decision.pending is not None and decision.kind != CONFIRM):
+        return False
+    if decision.kind == NOTHING:
+        return not decision.held
+    return decision.kind in (UNSURE, CONFIRM) and all(
+        h.kind == LOW_CONFIDENCE for h in decision.held
+    )
 
 
 def _debug_request(stage: str, **fields: object) -> None:
@@ -297,6 +325,10 @@ class NeedleConversationEntity(conversation.ConversationEntity):
         for held in decision.held:
             self._count(f"held_{held.kind}")
             _LOGGER.debug("Not run (%s, %.3f): %s", held.kind, held.confidence, held.reason)
+        if handover_wanted(decision) and (
+            result := await self._async_hand_over(user_input, chat_log)
+        ):
+            return result
         if decision.pending is not None:  # ask back; the answer completes the request
             self._questions.put(chat_log.conversation_id, decision.pending)
             return self._result(chat_log, user_input, decision.speech, keep_open=True)
@@ -307,6 +339,63 @@ class NeedleConversationEntity(conversation.ConversationEntity):
             return self._error(chat_log, user_input, decision.speech, code=code)
         refused += [Refusal(h.call, h.reason) for h in decision.held]
         return await self._async_act(chat_log, user_input, decision.act, refused)
+
+    async def _async_hand_over(
+        self, user_input: conversation.ConversationInput, chat_log: conversation.ChatLog
+    ) -> conversation.ConversationResult | None:
+        """The sentence to the agent the hand-over option names, through HA's conversation API
+        with the same conversation id, context, device and language; its answer is the reply.
+
+        The other agent runs inside this turn, so HA hands it the same chat log (the user's
+        sentence is in it once) and it writes its own answer there; Needle adds nothing.
+        Needle's follow-up memory of this conversation is dropped: the last exchange was not
+        Needle's, and a follow-up must not be read against the turn before it. None (Needle
+        says it is not sure, as without the option) when the option is off, the agent is gone
+        or is Needle itself, or the agent failed."""
+        mode = self.entry.options.get(CONF_HANDOVER, DEFAULT_HANDOVER)
+        if mode == HANDOVER_BUILTIN:
+            agent_id: str | None = conversation.HOME_ASSISTANT_AGENT
+        elif mode == HANDOVER_AGENT:
+            agent_id = self.entry.options.get(CONF_HANDOVER_AGENT) or None
+        else:
+            return None
+        if (
+            agent_id is None
+            or agent_id in (self.entity_id, self.entry.entry_id, user_input.agent_id)
+            or conversation.async_get_agent(self.hass, agent_id) is None
+        ):
+            _LOGGER.warning(
+                "Needle hand-over agent %s is not available; not handing over", agent_id
+            )
+            self._count("handover_unavailable")
+            return None
+        extra: dict[str, Any] = {}
+        if satellite_id := getattr(user_input, "satellite_id", None):  # not in HA 2025.4
+            extra["satellite_id"] = satellite_id
+        try:
+            result = await conversation.async_converse(
+                self.hass,
+                user_input.text,
+                chat_log.conversation_id,
+                user_input.context,
+                language=user_input.language,
+                agent_id=agent_id,
+                device_id=user_input.device_id,
+                extra_system_prompt=user_input.extra_system_prompt,
+                **extra,
+            )
+        except Exception:  # Needle's own answer whatever went wrong
+            _LOGGER.warning("Needle hand-over to %s failed", agent_id, exc_info=True)
+            self._count("handover_failed")
+            return None
+        self._count("handover")
+        self._memory.forget(chat_log.conversation_id)
+        _debug_request("handed over", agent=agent_id)
+        return conversation.ConversationResult(
+            response=result.response,
+            conversation_id=chat_log.conversation_id,
+            continue_conversation=result.continue_conversation,
+        )
 
     def _count(self, kind: str) -> None:
         """A policy counter for diagnostics (kinds only, no names)."""
