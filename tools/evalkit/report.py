@@ -241,8 +241,11 @@ def write_sweep(out: Path, points: list[dict[str, Any]]) -> Path:
         xs = [100 * p["wrong_action_rate"] for p in points]
         ys = [100 * p["score"] for p in points]
         ax.plot(xs, ys, "o-", label=points[0].get("agent", "needle"))
+        labels: dict[tuple[float, float], list[str]] = defaultdict(list)
         for p, x, y in zip(points, xs, ys, strict=True):
-            ax.annotate(f"{p['threshold']:g}", (x, y), textcoords="offset points", xytext=(4, 4))
+            labels[(x, y)].append(f"{p['threshold']:g}")  # equal points share one label
+        for (x, y), ts in labels.items():
+            ax.annotate(", ".join(ts), (x, y), textcoords="offset points", xytext=(4, 4))
         if base := points[0].get("baseline"):
             ax.plot([100 * base["wrong_action_rate"]], [100 * base["score"]], "x", ms=10,
                     label="builtin")  # fmt: skip
