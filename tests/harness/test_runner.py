@@ -133,9 +133,7 @@ entities:
 """
 
 
-def test_cli_rich_devices_and_a_broken_home(
-    tmp_path: Path, capsys: pytest.CaptureFixture
-) -> None:
+def test_cli_rich_devices_and_a_broken_home(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     """Thermostats with a target range, fan and preset modes and vacuums with fan speeds are
     built with every attribute they declare; a home that cannot be built fails its own cases
     with the reason, and the other homes are still scored."""
@@ -143,7 +141,7 @@ def test_cli_rich_devices_and_a_broken_home(
 
     (tmp_path / "homes").mkdir()
     (tmp_path / "homes" / "rich.yaml").write_text(RICH_HOME)
-    bad = RICH_HOME.replace("hvac_modes: [\"off\", heat, cool, heat_cool]", "hvac_modes: [warp]")
+    bad = RICH_HOME.replace('hvac_modes: ["off", heat, cool, heat_cool]', "hvac_modes: [warp]")
     (tmp_path / "homes" / "bad.yaml").write_text(bad)
     cases = [
         {"id": "rich/start", "home": "homes/rich.yaml", "text": "start the downstairs robot",
@@ -154,7 +152,9 @@ def test_cli_rich_devices_and_a_broken_home(
          "expect_states": {"vacuum.downstairs_robot": {"state": "cleaning"}}},
     ]  # fmt: skip
     (tmp_path / "cases.jsonl").write_text("\n".join(json.dumps(c) for c in cases) + "\n")
-    assert evaluate.main([str(tmp_path), "--agent", "builtin", "--report", str(tmp_path / "r")]) == 0
+    assert (
+        evaluate.main([str(tmp_path), "--agent", "builtin", "--report", str(tmp_path / "r")]) == 0
+    )
     out = capsys.readouterr().out.strip().splitlines()
     final = json.loads(out[-1])
     assert final["cases"] == 3
