@@ -43,6 +43,7 @@ from custom_components.needle.const import BUILTIN_MODEL_DIR, DEFAULT_MAX_ENTITI
 from custom_components.needle.engine.schema import ToolCall  # noqa: E402
 from custom_components.needle.policy import decide  # noqa: E402
 from custom_components.needle.prompt import FREE_NAME_TOOLS, build_prompt  # noqa: E402
+from training.evaluate_bundle import norm_value  # noqa: E402
 
 CALIBRATION_SEED = 20_261_202  # not the held-out seed (paraphrases-en), not a training seed
 BINS = 10
@@ -50,20 +51,10 @@ LABELLED = (0.0, 0.5, 0.6, 0.7, 0.8, 0.9)  # thresholds named in the plot
 THRESHOLDS = (0.0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.6, 0.7, 0.8, 0.9)
 
 
-def _norm(value: Any) -> Any:
-    if isinstance(value, str):
-        return value.casefold()
-    if isinstance(value, list):
-        return sorted(json.dumps(_norm(v), sort_keys=True) for v in value)
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    return value
-
-
 def call_key(call: ToolCall) -> str:
     """A call as compared: strings case-insensitive, lists as sets, empty values dropped, and
     ``domain`` / ``device_class`` left out when it names an entity (the eval format's rule)."""
-    args = {k: _norm(v) for k, v in call.arguments.items() if v not in (None, "", [])}
+    args = {k: norm_value(v) for k, v in call.arguments.items() if v not in (None, "", [])}
     if "name" in args and call.name not in FREE_NAME_TOOLS:
         args = {k: v for k, v in args.items() if k not in ("domain", "device_class")}
     return json.dumps([call.name, args], sort_keys=True)

@@ -21,11 +21,12 @@ from custom_components.needle.engine.config import EOS, TOOL_CALL, TOOLS
 from custom_components.needle.engine.schema import ToolCall, ToolSchema, parse_calls
 
 
-def _norm(value: Any) -> Any:
+def norm_value(value: Any) -> Any:
+    """An argument value as compared: strings case-insensitive, lists as sets, 2.0 as 2."""
     if isinstance(value, str):
         return value.casefold()
     if isinstance(value, list):
-        return sorted(json.dumps(_norm(v), sort_keys=True) for v in value)
+        return sorted(json.dumps(norm_value(v), sort_keys=True) for v in value)
     if isinstance(value, float) and value.is_integer():
         return int(value)
     return value
@@ -33,7 +34,9 @@ def _norm(value: Any) -> Any:
 
 def same_calls(got: list[ToolCall], want: list[ToolCall]) -> bool:
     def key(c: ToolCall) -> str:
-        return json.dumps([c.name, {k: _norm(v) for k, v in c.arguments.items()}], sort_keys=True)
+        return json.dumps(
+            [c.name, {k: norm_value(v) for k, v in c.arguments.items()}], sort_keys=True
+        )
 
     return sorted(map(key, got)) == sorted(map(key, want))
 

@@ -118,6 +118,31 @@ def _check_extend(state: DecoderState, tokens: np.ndarray, config: ModelConfig) 
     return ids
 
 
+class _Steps:
+    """``step`` and ``extend`` for a backend with ``_decode(state, ids, rows)``: the checks of a
+    decoder input live here once, and each backend only runs its forward pass."""
+
+    config: ModelConfig
+
+    def _decode(
+        self, state: DecoderState, ids: np.ndarray, rows: np.ndarray | None
+    ) -> np.ndarray:  # pragma: no cover - each backend has its own
+        raise NotImplementedError
+
+    def step(self, state: DecoderState, token: int, rows: np.ndarray | None = None) -> np.ndarray:
+        """Feed one token: its logits (V,), or for ``rows`` only those (see ``Backend``)."""
+        token = _check_step(state, token, self.config)
+        rows = check_rows(rows, self.config)
+        return self._decode(state, np.array([token], dtype=np.int64), rows)[0]
+
+    def extend(
+        self, state: DecoderState, tokens: np.ndarray, rows: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Feed several tokens in one pass (a forced stretch): logits (T, V) after each."""
+        ids = _check_extend(state, tokens, self.config)
+        return self._decode(state, ids, check_rows(rows, self.config))
+
+
 class _SingleThreadedBlas:
     """Hold BLAS to one thread while any numpy forward pass runs, if threadpoolctl is here.
 
@@ -205,7 +230,7 @@ class _BundleParams(Mapping[str, np.ndarray]):
         return len(self._names)
 
 
-class NumpyBackend:
+class NumpyBackend(_Steps):
     """The forward pass in numpy: runs anywhere numpy does (musl included).
 
     ``single_thread`` (default) keeps BLAS to one thread during each call; see
@@ -247,19 +272,6 @@ class NumpyBackend:
             logits = self.model.decode(self._encoded(state.encoder), state.cache, tokens, rows)
         state.tokens.extend(tokens.tolist())
         return logits
-
-    def step(self, state: DecoderState, token: int, rows: np.ndarray | None = None) -> np.ndarray:
-        """Feed one token: its logits (V,), or for ``rows`` only those (see ``Backend``)."""
-        token = _check_step(state, token, self.config)
-        rows = check_rows(rows, self.config)
-        return self._decode(state, np.array([token], dtype=np.int64), rows)[0]
-
-    def extend(
-        self, state: DecoderState, tokens: np.ndarray, rows: np.ndarray | None = None
-    ) -> np.ndarray:
-        """Feed several tokens in one pass (a forced stretch): logits (T, V) after each."""
-        ids = _check_extend(state, tokens, self.config)
-        return self._decode(state, ids, check_rows(rows, self.config))
 
     def teacher_forced(self, src_ids: np.ndarray, tgt_ids: np.ndarray) -> np.ndarray:
         tgt = check_ids(tgt_ids, self.config, MAX_DECODER_TOKENS, "tgt_ids")
@@ -350,7 +362,7 @@ def default_threads() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-class OnnxRuntimeBackend:
+class OnnxRuntimeBackend(_Steps):
     """The exported ONNX graphs in onnxruntime: encoder once per request, decoder per token."""
 
     name = "onnxruntime"
@@ -449,19 +461,6 @@ class OnnxRuntimeBackend:
             return self._rows(out, rows)
         logits = self._head.run(["logits"], {"hidden": out})[0]
         return logits if rows is None else logits[:, rows]
-
-    def step(self, state: DecoderState, token: int, rows: np.ndarray | None = None) -> np.ndarray:
-        """Feed one token: its logits (V,), or for ``rows`` only those (see ``Backend``)."""
-        token = _check_step(state, token, self.config)
-        rows = check_rows(rows, self.config)
-        return self._decode(state, np.array([token], dtype=np.int64), rows)[0]
-
-    def extend(
-        self, state: DecoderState, tokens: np.ndarray, rows: np.ndarray | None = None
-    ) -> np.ndarray:
-        """Feed several tokens in one run (a forced stretch): logits (T, V) after each."""
-        ids = _check_extend(state, tokens, self.config)
-        return self._decode(state, ids, check_rows(rows, self.config))
 
     def teacher_forced(self, src_ids: np.ndarray, tgt_ids: np.ndarray) -> np.ndarray:
         tgt = check_ids(tgt_ids, self.config, MAX_DECODER_TOKENS, "tgt_ids")
