@@ -269,15 +269,11 @@ class Graph:
         out = self.op("Transpose", out, perm=[1, 0, 2])
         return self.op("Reshape", out, self.ints(-1, c.d_model))
 
-    def self_attention(
-        self, prefix: str, layer: int, x: str, rope: tuple[str, str]
-    ) -> tuple[str, str, str]:
-        """q (H, T, hd), k (KV, T, hd), v (KV, T, hd) of a self-attention layer.
-
-        q and k are normed and rotated together, as (T, H + KV, hd) rows (each row's scale is
-        its head's ``1 + q_norm`` or ``1 + k_norm``): one chain of nodes instead of two. At
-        batch 1 ORT's cost is mostly per node, not per flop.
-        """
+    def _qk_normed_v(self, prefix: str, layer: int, x: str) -> tuple[str, str]:
+        """A layer's q and k as (T, H + KV, hd) rows, projected with v in one matmul and
+        QK-normed together (each row's scale is its head's ``1 + q_norm`` or ``1 + k_norm``):
+        one chain of nodes instead of two, since at batch 1 ORT's cost is mostly per node, not
+        per flop; and v as (T, KV*hd). Not yet rotated."""
         c = self.c
         H, KV, hd = c.num_heads, c.num_kv_heads, c.head_dim
         keys = [f"{prefix}/{n}_proj/kernel" for n in "qkv"]
@@ -295,11 +291,21 @@ class Graph:
             [np.broadcast_to(q_scale, (H, hd)), np.broadcast_to(k_scale, (KV, hd))]
         )
         unit = self.rms(qk, np.ones(hd, dtype=np.float32))  # fused by ORT; then per-row scale
-        qk = self.rope(self.op("Mul", unit, self.const(scale)), *rope)
+        return self.op("Mul", unit, self.const(scale)), v
+
+    def self_attention(
+        self, prefix: str, layer: int, x: str, rope: tuple[str, str]
+    ) -> tuple[str, str, str]:
+        """q (H, T, hd), k (KV, T, hd), v (KV, T, hd) of a self-attention layer: q and k
+        rotated together after ``_qk_normed_v``."""
+        c = self.c
+        H, KV, hd = c.num_heads, c.num_kv_heads, c.head_dim
+        qk, v = self._qk_normed_v(prefix, layer, x)
+        qk = self.rope(qk, *rope)
         q, k = self.op(
             "Split", self.op("Transpose", qk, perm=[1, 0, 2]), self.ints(H, KV), axis=0, outputs=2
         )
-        v = self.op("Reshape", v, self.ints(0, c.num_kv_heads, c.head_dim))
+        v = self.op("Reshape", v, self.ints(0, KV, hd))
         return q, k, self.op("Transpose", v, perm=[1, 0, 2])
 
     def encoder_attention(
@@ -313,22 +319,8 @@ class Graph:
         """
         c = self.c
         H, KV, hd = c.num_heads, c.num_kv_heads, c.head_dim
-        keys = [f"{prefix}/{n}_proj/kernel" for n in "qkv"]
-        qk, v = self.op(
-            "Split",
-            self.matmul(x, keys, layer),
-            self.ints(c.d_model + c.kv_dim, c.kv_dim),
-            axis=-1,
-            outputs=2,
-        )
-        qk = self.op("Reshape", qk, self.ints(0, H + KV, hd))
-        q_scale = 1.0 + self.arrays[f"{prefix}/q_norm/scale"][layer].astype(np.float32)
-        k_scale = 1.0 + self.arrays[f"{prefix}/k_norm/scale"][layer].astype(np.float32)
-        scale = np.concatenate(
-            [np.broadcast_to(q_scale, (H, hd)), np.broadcast_to(k_scale, (KV, hd))]
-        )
-        unit = self.rms(qk, np.ones(hd, dtype=np.float32))
-        qk = self.rope(self.op("Mul", unit, self.const(scale)), *rope)
+        qk, v = self._qk_normed_v(prefix, layer, x)
+        qk = self.rope(qk, *rope)
         q, k = self.op("Split", qk, self.ints(H, KV), axis=1, outputs=2)
         q = self.op("Reshape", q, self.ints(1, -1, c.d_model))
         v = self.op("Reshape", v, self.ints(0, KV, hd))
@@ -364,21 +356,7 @@ class Graph:
         """
         c = self.c
         H, KV, hd = c.num_heads, c.num_kv_heads, c.head_dim
-        keys = [f"{prefix}/{n}_proj/kernel" for n in "qkv"]
-        qk, v = self.op(
-            "Split",
-            self.matmul(x, keys, layer),
-            self.ints(c.d_model + c.kv_dim, c.kv_dim),
-            axis=-1,
-            outputs=2,
-        )
-        qk = self.op("Reshape", qk, self.ints(0, H + KV, hd))
-        q_scale = 1.0 + self.arrays[f"{prefix}/q_norm/scale"][layer].astype(np.float32)
-        k_scale = 1.0 + self.arrays[f"{prefix}/k_norm/scale"][layer].astype(np.float32)
-        scale = np.concatenate(
-            [np.broadcast_to(q_scale, (H, hd)), np.broadcast_to(k_scale, (KV, hd))]
-        )
-        qk = self.op("Mul", self.rms(qk, np.ones(hd, dtype=np.float32)), self.const(scale))
+        qk, v = self._qk_normed_v(prefix, layer, x)
         qk = self.op("Reshape", qk, self.ints(1, -1, (H + KV) * hd))
         q, k = self.op("Split", qk, self.ints(c.d_model, c.kv_dim), axis=-1, outputs=2)
         v = self.op("Unsqueeze", v, self.ints(0))
