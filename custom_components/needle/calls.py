@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from .const import STEP_TOOL
 from .engine.schema import ToolCall, ToolSchema
 
 if TYPE_CHECKING:
@@ -69,6 +70,7 @@ _VERB: dict[str, str] = {
     "HassMediaUnpause": "resume",
     "HassMediaNext": "skip on",
     "HassMediaPrevious": "go back on",
+    STEP_TOOL: "change",
 }
 
 

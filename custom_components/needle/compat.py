@@ -14,6 +14,8 @@ The differences met here:
   ``LLMContext`` lost ``user_prompt`` and gained ``agent_id``, and a tool result moved from
   ``ToolResultContent.tool_result`` (a dict) to ``.result`` (an ``llm.ToolResult``).
 - The built-in agent's ``async_handle_intents`` takes the chat log from 2026.x.
+- HA 2026.x has ``HassSetVolumeRelative``; ``step_tool.py`` uses it where it is registered and
+  ``media_player.volume_set`` before (detected by the intent's presence, in ``step_tool.py``).
 """
 
 from __future__ import annotations
@@ -97,6 +99,13 @@ def tool_result_data(content: Any) -> dict[str, Any]:
     if result is not None and hasattr(result, "data"):
         return dict(result.data)
     return dict(content.tool_result)
+
+
+def make_tool_result(data: dict[str, Any]) -> Any:
+    """What a tool of Needle's returns: an ``llm.ToolResult`` from 2026.x (a plain JSON object
+    is deprecated there), the JSON object itself before."""
+    tool_result = getattr(llm, "ToolResult", None)
+    return tool_result(data=data) if tool_result is not None else data
 
 
 @cache

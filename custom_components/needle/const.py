@@ -67,3 +67,15 @@ MIN_CALL_CONFIDENCE = 0.5
 # calls below 0.5 were never right, so the answer would be "no"; a better calibrated model can
 # lower it.
 MIN_ASK_CONFIDENCE = 0.5
+
+# A relative request ("a bit dimmer", "two degrees warmer", "louder"): the call relative.py makes
+# from the model's target and the user's words, run by step_tool.py. Not a tool the model is
+# shown or trained on (no HA release before 2026 has relative intents for most of these), so
+# its name cannot meet one of HA's.
+STEP_TOOL = "NeedleStep"
+# The step when the sentence says no amount: a quarter of the range (brightness, volume,
+# position, fan speed) and a degree (2 in Fahrenheit) for a thermostat, whose useful range is
+# a few degrees, not a quarter of 7-35 °C.
+DEFAULT_STEP_PERCENT = 25
+DEFAULT_STEP_DEGREES_C = 1.0
+DEFAULT_STEP_DEGREES_F = 2.0

@@ -43,6 +43,7 @@ from .const import (
     HANDOVER_BUILTIN,
     LLM_API_ASSIST,
     LLM_API_NONE,
+    STEP_TOOL,
     TURN_MEMORY_MAX_CONVERSATIONS,
     TURN_MEMORY_TTL_S,
 )
@@ -63,7 +64,9 @@ from .policy import (
 )
 from .prompt import Prompt, Turn, build_prompt
 from .queries import add_query_tools, async_query_tools
+from .relative import STEP_SCHEMA, rewrite
 from .speech import ha_speech, load_responses, unchanged_speech, with_final_period
+from .step_tool import StepTool
 
 if TYPE_CHECKING:
     from . import NeedleConfigEntry
@@ -311,14 +314,26 @@ class NeedleConversationEntity(conversation.ConversationEntity):
 
         confidence = tuple(getattr(generation, "confidence", ()))
         valid, scores, refused = validate_scored(list(generation.calls), confidence, prompt.tools)
+        # "make it a bit dimmer": the model's calls (or the previous turn) give the target of a
+        # step from the current state; the policy decides on the steps as on any call
+        held_before = []
+        if (step := rewrite(user_input.text, valid, scores, home, previous)) is not None:
+            _debug_request(
+                "relative request",
+                model=_calls_text(valid, scores),
+                steps=_calls_text(step.calls, step.confidence),
+                held=[h.reason for h in step.held],
+            )
+            valid, scores, held_before = step.calls, step.confidence, step.held
         decision = decide(
             user_input.text,
             valid,
             scores,
-            prompt.tools,
+            [*prompt.tools, STEP_SCHEMA],
             home,
             satellite_area=satellite_area,
             previous=previous,
+            held_before=held_before,
         )
         _LOGGER.debug("Needle policy: %s", log_fields(decision, scores))
         self._count(decision.kind)
@@ -415,6 +430,13 @@ class NeedleConversationEntity(conversation.ConversationEntity):
             _LOGGER.debug("Refused %s: %s", refusal.call, refusal.reason)
         started = time.monotonic()
         before = {s.entity_id: s.state for s in self.hass.states.async_all()}
+        api = chat_log.llm_api
+        if (
+            api is not None
+            and any(c.name == STEP_TOOL for c in valid)
+            and not any(t.name == STEP_TOOL for t in api.tools)
+        ):  # the step tool runs only steps Needle made; a new list leaves HA's as it is
+            api.tools = [*api.tools, StepTool()]
         outcomes = await async_execute(chat_log, user_input.agent_id, valid)
         if len(outcomes) == 1 and not refused:
             outcomes = await self._in_ha_words(outcomes, user_input.language)

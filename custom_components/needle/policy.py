@@ -32,6 +32,7 @@ from typing import Any
 from .const import (
     MIN_ASK_CONFIDENCE,
     MIN_CALL_CONFIDENCE,
+    STEP_TOOL,
     TURN_MEMORY_MAX_CONVERSATIONS,
     TURN_MEMORY_TTL_S,
 )
@@ -210,6 +211,28 @@ def said_numbers(text: str) -> set[float]:
     return out
 
 
+def spoken_number(tokens: Sequence[str], i: int) -> tuple[float, int] | None:
+    """The number that starts at ``tokens[i]`` ("10", "ten", "twenty five", "a couple of")
+    and the index after it; None when no number starts there. Lower-case tokens, as
+    ``said_numbers`` makes them, with the same number words."""
+    t = tokens[i] if i < len(tokens) else ""
+    nxt = tokens[i + 1] if i + 1 < len(tokens) else ""
+    if t[:1].isdigit():
+        try:
+            return float(t.replace(",", ".")), i + 1
+        except ValueError:
+            return None
+    if t in _TENS:
+        if nxt in _UNITS and 0 < _UNITS[nxt] < 10:
+            return float(_TENS[t] + _UNITS[nxt]), i + 2
+        return float(_TENS[t]), i + 1
+    if t in _UNITS:
+        return float(_UNITS[t]), i + 1
+    if t == "a" and nxt == "couple":
+        return 2.0, i + 3 if i + 2 < len(tokens) and tokens[i + 2] == "of" else i + 2
+    return None
+
+
 def _stem(w: str) -> str:
     return w[:-3] if len(w) > 5 and w.endswith("ing") else w
 
@@ -274,8 +297,13 @@ class Decision:
 
 def _describe(call: ToolCall) -> str:
     """The call in words for a question or a refusal: "turn on Kitchen Light"."""
-    verb = _VERBS.get(call.name, call.name.removeprefix("Hass"))
     args = call.arguments
+    if call.name == STEP_TOOL:  # a relative request: "turn the brightness of Desk Lamp down"
+        what = str(args.get("quantity") or "setting").replace("_", " ")
+        by = f" by {args['amount']:g}" if isinstance(args.get("amount"), int | float) else ""
+        where = args.get("name") or args.get("area") or args.get("floor") or "it"
+        return f"turn the {what} of {where} {args.get('direction', 'up')}{by}"
+    verb = _VERBS.get(call.name, call.name.removeprefix("Hass"))
     target = args.get("name") or ""
     if not target and (where := args.get("area") or args.get("floor")):
         domains = args.get("domain") or []
@@ -349,7 +377,7 @@ def _call_domains(
     return set(tool_domains or ())
 
 
-def _check_kind(
+def check_kind(
     call: ToolCall,
     home: HomeContext,
     named: dict[str, set[str]],
@@ -357,7 +385,9 @@ def _check_kind(
 ) -> Held | None:
     """A device of another kind than the sentence names, when the sentence does not name the
     device itself: "turn kitchen fan on" must not turn on the Kitchen Ceiling Light, "pause the
-    den music" must not pause a timer."""
+    den music" must not pause a timer. ``named`` is ``sentence_domains`` of the sentence, or
+    what a caller leaves of it (``relative.py`` drops its own grammar's words: "warmer" asks
+    for a step and names no thermostat)."""
     if not named:
         return None
     kinds = _call_domains(call, home, tool_domains)
@@ -371,6 +401,18 @@ def _check_kind(
         return None  # "TV Plug" for "turn on the tv": the user's word is in its name
     word = sorted(said)[0]
     return Held(call, f"I could not find the {word} you mean", WRONG_DEVICE)
+
+
+def names_a_target(text: str, home: HomeContext, ignore: frozenset[str] = frozenset()) -> bool:
+    """Whether the sentence names one of the home's exposed entities (a word of one of its names
+    or aliases) or one of its areas or floors: then the sentence says what it is about, and a
+    follow-up's "it" is not needed to find the target. ``ignore``: words that say something
+    else (a caller's own grammar: "dimmer" in "make it a bit dimmer" names no Dimmer Switch)."""
+    sentence = _content(text) - {_stem(w) for w in ignore}
+    places = (*home.areas, *home.floors)
+    return any(_content(n) & sentence for e in home.entities for n in e.names) or any(
+        _mentions(n, sentence) for p in places for n in p.names
+    )
 
 
 def _named_entity_is_said(call: ToolCall, home: HomeContext, sentence: frozenset[str]) -> bool:
@@ -544,20 +586,27 @@ def decide(
     previous: Turn | None = None,
     threshold: float = MIN_CALL_CONFIDENCE,
     ask_threshold: float = MIN_ASK_CONFIDENCE,
+    held_before: Sequence[Held] = (),
 ) -> Decision:
     """Which of the (schema-valid) calls run, and what to say about the others.
 
     ``confidence`` pairs with ``calls``; a call without one (an engine that reports none)
-    counts as sure.
+    counts as sure. ``held_before``: calls already refused by the caller (a relative request
+    on a device that cannot do it, ``relative.py``), decided on together with the rest, so a
+    negation still wins and a refusal is never taken for "nothing understood".
     """
     sentence = (
         _content(text) | (words(text) & {"all"}) | ({"all"} if _ROOMS.search(text) else set())
     )
     if negated(text):
         return Decision(
-            NEGATED_KIND, held=[Held(c, "you asked me not to", NEGATED_KIND) for c in calls],
+            NEGATED_KIND,
+            held=[
+                Held(c, "you asked me not to", NEGATED_KIND)
+                for c in (*calls, *(h.call for h in held_before))
+            ],
             speech=NEGATED,
-        )  # fmt: skip
+        )
     named = sentence_domains(text)
     present = {e.domain for e in home.entities}
     kinds_named = set(named) - {"timer"}  # no entity is a timer: timers are always there
@@ -567,16 +616,19 @@ def decide(
     said_words = words(text)
     unused = _unused_number(calls, text)
     act: list[ToolCall] = []
-    held: list[Held] = []
+    held: list[Held] = list(held_before)
     questions: list[Pending] = []
     for i, call in enumerate(calls):
         conf = float(confidence[i]) if i < len(confidence) else 1.0
         tool_domains = TOOL_DOMAINS.get(call.name)
         read_only = call.name in READ_ONLY_TOOLS
+        # a step's kind of device was checked where it was made, without the step's own words
+        # ("warmer" asks for a step, it names no thermostat): relative.py
+        kind_checked = read_only or call.name == STEP_TOOL
         problem = (
             _check_numbers(call, by_name.get(call.name), said)
             or _contradicts(call, text, said_words)
-            or (None if read_only else _check_kind(call, home, named, tool_domains))
+            or (None if kind_checked else check_kind(call, home, named, tool_domains))
         )
         if problem is None and unused is not None:
             problem = Held(call, f"I did not catch what to set to {unused}", UNGROUNDED)
@@ -586,8 +638,10 @@ def decide(
         if problem is not None:
             held.append(replace(problem, confidence=conf))
             continue
-        ask = None if read_only else _open_target(
-            call, home, sentence, satellite_area, previous, tool_domains, named
+        ask = (
+            None
+            if read_only
+            else _open_target(call, home, sentence, satellite_area, previous, tool_domains, named)
         )
         if isinstance(ask, Held):
             held.append(replace(ask, confidence=conf))

@@ -41,6 +41,7 @@ from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import floor_registry as fr
 from homeassistant.helpers import intent, llm
 
+from .compat import make_tool_result
 from .const import DOMAIN
 from .speech import load_responses, render_response
 
@@ -245,7 +246,7 @@ class QueryTool(llm.IntentTool):
             if value not in (None, "", [])
         }
         if self.extra_slots:
-            for key, value in _preferred(hass, llm_context.device_id).items():
+            for key, value in preferred_slots(hass, llm_context.device_id).items():
                 if key in self.extra_slots:
                     slots[key] = {"value": value}
         language = llm_context.language or hass.config.language
@@ -301,11 +302,10 @@ class QueryTool(llm.IntentTool):
         data = result.setdefault("data", {})
         data["matched_states"] = [s.entity_id for s in response.matched_states or []]
         data["unmatched_states"] = [s.entity_id for s in response.unmatched_states or []]
-        tool_result = getattr(llm, "ToolResult", None)  # HA versions with typed tool results
-        return tool_result(data=result) if tool_result is not None else result
+        return make_tool_result(result)
 
 
-def _preferred(hass: HomeAssistant, device_id: str | None) -> dict[str, str]:
+def preferred_slots(hass: HomeAssistant, device_id: str | None) -> dict[str, str]:
     """The satellite's area and floor, as HA's IntentTool passes them (ties go to them)."""
     if not device_id or (device := dr.async_get(hass).async_get(device_id)) is None:
         return {}
