@@ -327,11 +327,18 @@ def rewrite(
     said = names_a_target(text, home, ignore=GRAMMAR_WORDS)
     from_model = [(t, float(c)) for t, c in _pairs(calls, confidence) if t]
     from_previous = [(_target(c), 1.0) for c in (previous.calls if previous else ()) if _target(c)]
+    # "warmer" after "turn on the kitchen light" means the heating: a light's white is warmer
+    # only when the sentence or the model's call points at the light itself
+    carried = {TEMPERATURE: {"climate"}}.get(rel.quantity or "")
     from_previous = [
         (t, c)
         for t, c in from_previous
-        if _can(rel.quantity, _domains(t, home)) and (not kinds or _domains(t, home) & set(kinds))
+        if _can(rel.quantity, _domains(t, home))
+        and (not kinds or _domains(t, home) & set(kinds))
+        and (carried is None or _domains(t, home) & carried)
     ]
+    if carried is not None and not said:  # the model's echo of the light before: not it
+        from_model = [(t, c) for t, c in from_model if _domains(t, home) & carried]
     if from_previous and (not said or not from_model):
         targets = from_previous
     elif from_model:
@@ -339,8 +346,8 @@ def rewrite(
     elif from_previous:
         targets = from_previous
     elif rel.quantity is not None:
-        wanted = [d for d in QUANTITY_DOMAINS[rel.quantity] if not kinds or d in kinds]
-        targets = [({"domain": wanted or list(QUANTITY_DOMAINS[rel.quantity])}, 1.0)]
+        wanted = [d for d in QUANTITY_DOMAINS[rel.quantity] if d in kinds]
+        targets = [({"domain": wanted[:1] or list(QUANTITY_DOMAINS[rel.quantity][:1])}, 1.0)]
     else:
         return Rewrite()  # "turn it up" with nothing to turn up: not understood
 

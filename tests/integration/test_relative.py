@@ -292,3 +292,9 @@ def test_rewrite_takes_the_target_from_the_previous_turn() -> None:
     assert out is not None and not out.calls
     assert out.held[0].reason == "Front Door cannot be made brighter"
     assert rewrite("turn on the kitchen light", KITCHEN, [1.0], home, None) is None
+    # "warmer" after a light: the heating (here none: the step waits for a thermostat), not
+    # the light's white, unless the sentence names the light
+    out = rewrite("a bit warmer", KITCHEN, [1.0], home, previous)
+    assert out is not None and out.calls[0].arguments["domain"] == ["climate"]
+    out = rewrite("make the kitchen light warmer", KITCHEN, [1.0], home, previous)
+    assert out is not None and out.calls[0].arguments["name"] == "Kitchen Light"
