@@ -3,7 +3,7 @@
 
     python tools/ask.py "turn on the kitchen lights" ["and dim them to 30%" ...]
                         [--home demo/home.yaml] [--bundle DIR] [--agent needle|builtin]
-                        [--area AREA_ID] [--prefer-local]
+                        [--area AREA_ID] [--prefer-local] [--debug]
 
 Starts Home Assistant in this process (temporary config folder) with the demo home's virtual
 devices and the Needle integration on its built-in model, says each sentence in one
@@ -95,8 +95,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--agent", choices=[NEEDLE, BUILTIN], default=NEEDLE)
     p.add_argument("--area", help="area id of the voice satellite that hears you")
     p.add_argument("--prefer-local", action="store_true", help="HA's own matcher first")
+    p.add_argument(
+        "--debug", action="store_true", help="Needle's debug log: clauses, prompts' size, calls, "
+        "confidence and the policy's reasons"
+    )  # fmt: skip
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.ERROR, format="%(levelname)s %(name)s: %(message)s")
+    if args.debug:
+        logging.getLogger("custom_components.needle").setLevel(logging.DEBUG)
     try:
         return asyncio.run(ask(args))
     except FixtureError as err:

@@ -96,8 +96,8 @@ def call_threshold(value: float | None) -> Iterator[None]:
     from custom_components.needle import conversation as needle_conversation
     from custom_components.needle import policy
 
-    decide = partial(policy.decide, threshold=value, ask_threshold=value)
-    with patch.object(needle_conversation, "decide", decide):
+    decide = partial(policy.decide_parts, threshold=value, ask_threshold=value)
+    with patch.object(needle_conversation, "decide_parts", decide):
         yield
 
 

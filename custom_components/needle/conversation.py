@@ -7,7 +7,7 @@ import logging
 import time
 from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Literal
 
 from homeassistant.components import conversation
@@ -25,6 +25,7 @@ from .calls import (
     compose_reply,
     validate_scored,
 )
+from .clauses import Clause, plan
 from .compat import async_handle_intents_locally, async_provide_llm_data
 from .const import (
     CONF_HANDOVER,
@@ -57,8 +58,9 @@ from .policy import (
     NOTHING,
     UNSURE,
     Decision,
+    Part,
     PendingQuestions,
-    decide,
+    decide_parts,
     log_fields,
     resolve,
 )
@@ -153,6 +155,15 @@ def _calls_text(calls: Sequence[ToolCall], confidence: Sequence[float] = ()) -> 
     return "[" + "; ".join(shown) + "]"
 
 
+@dataclass(frozen=True, slots=True)
+class Thought:
+    """One clause's prompt and what the model made of it."""
+
+    clause: Clause
+    prompt: Prompt
+    generation: Any
+
+
 def _think(
     engine: NeedleEngine,
     text: str,
@@ -161,8 +172,11 @@ def _think(
     satellite_area: str | None,
     previous: Turn | None,
     max_entities: int,
-) -> tuple[Prompt, Any]:
-    """Prompt and generation (blocking, in the executor: both run the tokenizer).
+) -> list[Thought]:
+    """Prompt and generation for each command of the sentence (blocking, in the executor: both
+    run the tokenizer). A sentence of several commands ("turn on the porch light and lock the
+    front door", ``clauses.py``) gets one prompt and decode per command: the model answers
+    each alone far better than all together. One command: one prompt, as typed.
 
     A bundle that says how its model was trained to be prompted (window, candidates) caps the
     user's ``max_entities``: a small model reads a longer prompt than it was trained on badly.
@@ -171,29 +185,35 @@ def _think(
     limits = {"max_entities": min(max_entities, trained.get("max_entities", max_entities))}
     if "max_encoder_tokens" in trained:
         limits["max_encoder_tokens"] = trained["max_encoder_tokens"]
-    started = time.monotonic()
-    prompt = build_prompt(
-        text,
-        home,  # type: ignore[arg-type]
-        tools,
-        satellite_area=satellite_area,
-        previous=previous,
-        count_tokens=engine.count_tokens,
-        **limits,
-    )
-    # grounding: free-text arguments (list items, timer names) are copied from the sentence
-    built = time.monotonic()
-    generation = engine.generate(prompt.query, prompt.tools, grounding=text)
-    _debug_request(
-        "model",
-        prompt_tokens=getattr(generation, "encoder_tokens", "?"),
-        candidates=f"{len(prompt.entities)} of {len(getattr(home, 'entities', ()))} exposed",
-        tools=len(prompt.tools),
-        calls=_calls_text(generation.calls, tuple(getattr(generation, "confidence", ()))),
-        prompt_ms=round((built - started) * 1000, 1),
-        engine_ms=round((time.monotonic() - built) * 1000, 1),
-    )
-    return prompt, generation
+    clauses = plan(text, home, satellite_area)  # type: ignore[arg-type]
+    if len(clauses) > 1:
+        _debug_request("clauses", clauses=[(c.text, c.area) for c in clauses])
+    thoughts = []
+    for clause in clauses:
+        started = time.monotonic()
+        prompt = build_prompt(
+            clause.text,
+            home,  # type: ignore[arg-type]
+            tools,
+            satellite_area=clause.area,
+            previous=previous,
+            count_tokens=engine.count_tokens,
+            **limits,
+        )
+        # grounding: free-text arguments (list items, timer names) are copied from the clause
+        built = time.monotonic()
+        generation = engine.generate(prompt.query, prompt.tools, grounding=clause.text)
+        _debug_request(
+            "model",
+            prompt_tokens=getattr(generation, "encoder_tokens", "?"),
+            candidates=f"{len(prompt.entities)} of {len(getattr(home, 'entities', ()))} exposed",
+            tools=len(prompt.tools),
+            calls=_calls_text(generation.calls, tuple(getattr(generation, "confidence", ()))),
+            prompt_ms=round((built - started) * 1000, 1),
+            engine_ms=round((time.monotonic() - built) * 1000, 1),
+        )
+        thoughts.append(Thought(clause, prompt, generation))
+    return thoughts
 
 
 class NeedleConversationEntity(conversation.ConversationEntity):
@@ -292,7 +312,7 @@ class NeedleConversationEntity(conversation.ConversationEntity):
         started = time.monotonic()
         try:
             async with asyncio.timeout(GENERATE_TIMEOUT_S):
-                prompt, generation = await self.hass.async_add_executor_job(
+                thoughts = await self.hass.async_add_executor_job(
                     _think,
                     data.engine,
                     user_input.text,
@@ -312,29 +332,32 @@ class NeedleConversationEntity(conversation.ConversationEntity):
             return self._error(chat_log, user_input, ENGINE_FAILED)
         stats.total_generate_s += time.monotonic() - started
 
-        confidence = tuple(getattr(generation, "confidence", ()))
-        valid, scores, refused = validate_scored(list(generation.calls), confidence, prompt.tools)
-        # "make it a bit dimmer": the model's calls (or the previous turn) give the target of a
-        # step from the current state; the policy decides on the steps as on any call
-        held_before = []
-        if (step := rewrite(user_input.text, valid, scores, home, previous)) is not None:
-            _debug_request(
-                "relative request",
-                model=_calls_text(valid, scores),
-                steps=_calls_text(step.calls, step.confidence),
-                held=[h.reason for h in step.held],
+        parts: list[Part] = []
+        refused: list[Refusal] = []
+        for thought in thoughts:
+            clause = thought.clause
+            confidence = tuple(getattr(thought.generation, "confidence", ()))
+            valid, scores, invalid = validate_scored(
+                list(thought.generation.calls), confidence, thought.prompt.tools
             )
-            valid, scores, held_before = step.calls, step.confidence, step.held
-        decision = decide(
-            user_input.text,
-            valid,
-            scores,
-            [*prompt.tools, STEP_SCHEMA],
-            home,
-            satellite_area=satellite_area,
-            previous=previous,
-            held_before=held_before,
+            refused += invalid
+            # "make it a bit dimmer": the model's calls (or the previous turn) give the target
+            # of a step from the current state; the policy decides on the steps as on any call
+            held_before = []
+            if (step := rewrite(clause.text, valid, scores, home, previous)) is not None:
+                _debug_request(
+                    "relative request",
+                    model=_calls_text(valid, scores),
+                    steps=_calls_text(step.calls, step.confidence),
+                    held=[h.reason for h in step.held],
+                )
+                valid, scores, held_before = step.calls, step.confidence, step.held
+            parts.append(Part(clause.text, valid, scores, held_before, clause.area))
+        all_tools = [t for thought in thoughts for t in thought.prompt.tools]
+        decision = decide_parts(
+            user_input.text, parts, [*all_tools, STEP_SCHEMA], home, previous=previous
         )
+        scores = [s for p in parts for s in p.confidence]
         _LOGGER.debug("Needle policy: %s", log_fields(decision, scores))
         self._count(decision.kind)
         for held in decision.held:

@@ -427,6 +427,11 @@ def _areas_said(home: HomeContext, sentence: frozenset[str]) -> set[str]:
     return {a.name for a in home.areas if any(_mentions(n, sentence) for n in a.names)}
 
 
+def areas_named(text: str, home: HomeContext) -> set[str]:
+    """The home's areas the text names (all the content words of a name or alias)."""
+    return _areas_said(home, _content(text))
+
+
 def _previous(previous: Turn | None, key: str) -> set[str]:
     out: set[str] = set()
     for c in previous.calls if previous else ():
@@ -575,6 +580,21 @@ def question(pending: Pending) -> str:
     return f"{what} do you mean{', for example' if more else ''}: {listed}?"
 
 
+@dataclass(frozen=True, slots=True)
+class Part:
+    """One clause of the sentence (``clauses.py``) and what the model made of it: its calls
+    with their confidence, calls the caller already refused (``held_before``, see ``decide``)
+    and the area it is about (the satellite's, or one another clause names). Each call is
+    checked against its own clause's words: a negation, a number or a device word of another
+    clause says nothing about it."""
+
+    text: str
+    calls: Sequence[ToolCall] = ()
+    confidence: Sequence[float] = ()
+    held_before: Sequence[Held] = ()
+    area: str | None = None
+
+
 def decide(
     text: str,
     calls: Sequence[ToolCall],
@@ -595,62 +615,102 @@ def decide(
     on a device that cannot do it, ``relative.py``), decided on together with the rest, so a
     negation still wins and a refusal is never taken for "nothing understood".
     """
-    sentence = (
-        _content(text) | (words(text) & {"all"}) | ({"all"} if _ROOMS.search(text) else set())
-    )
-    if negated(text):
+    part = Part(text, calls, confidence, held_before, satellite_area)
+    return decide_parts(
+        text, [part], tools, home, previous=previous, threshold=threshold,
+        ask_threshold=ask_threshold,
+    )  # fmt: skip
+
+
+def decide_parts(
+    text: str,
+    parts: Sequence[Part],
+    tools: Sequence[ToolSchema],
+    home: HomeContext,
+    *,
+    previous: Turn | None = None,
+    threshold: float = MIN_CALL_CONFIDENCE,
+    ask_threshold: float = MIN_ASK_CONFIDENCE,
+) -> Decision:
+    """``decide`` for a sentence of several clauses: each call checked against its own
+    clause, then one decision on all the calls together (a question holds every call, a
+    partial answer says what was not done). A negated clause's calls are refused as such; when
+    every clause is negated, the sentence is (``NEGATED``)."""
+    negations = [negated(p.text) for p in parts]
+    if all(negations):
         return Decision(
             NEGATED_KIND,
             held=[
                 Held(c, "you asked me not to", NEGATED_KIND)
-                for c in (*calls, *(h.call for h in held_before))
+                for p in parts
+                for c in (*p.calls, *(h.call for h in p.held_before))
             ],
             speech=NEGATED,
         )
-    named = sentence_domains(text)
+    calls = [c for p in parts for c in p.calls]
     present = {e.domain for e in home.entities}
-    kinds_named = set(named) - {"timer"}  # no entity is a timer: timers are always there
-    lacking = bool(kinds_named) and not (kinds_named & present)
     by_name = {t.name: t for t in tools}
-    said = said_numbers(text)
-    said_words = words(text)
-    unused = _unused_number(calls, text)
+    named_all: dict[str, set[str]] = {}
     act: list[ToolCall] = []
-    held: list[Held] = list(held_before)
+    held: list[Held] = []
     questions: list[Pending] = []
-    for i, call in enumerate(calls):
-        conf = float(confidence[i]) if i < len(confidence) else 1.0
-        tool_domains = TOOL_DOMAINS.get(call.name)
-        read_only = call.name in READ_ONLY_TOOLS
-        # a step's kind of device was checked where it was made, without the step's own words
-        # ("warmer" asks for a step, it names no thermostat): relative.py
-        kind_checked = read_only or call.name == STEP_TOOL
-        problem = (
-            _check_numbers(call, by_name.get(call.name), said)
-            or _contradicts(call, text, said_words)
-            or (None if kind_checked else check_kind(call, home, named, tool_domains))
+    i = -1
+    for part, negation in zip(parts, negations, strict=True):
+        if negation:  # refused alone: the other clauses still run
+            for j, call in enumerate(part.calls):
+                i += 1
+                conf = float(part.confidence[j]) if j < len(part.confidence) else 1.0
+                held.append(Held(call, "you asked me not to", NEGATED_KIND, conf))
+            held.extend(replace(h, reason="you asked me not to", kind=NEGATED_KIND)
+                        for h in part.held_before)  # fmt: skip
+            continue
+        held.extend(part.held_before)
+        clause = part.text
+        sentence = (
+            _content(clause)
+            | (words(clause) & {"all"})
+            | ({"all"} if _ROOMS.search(clause) else set())
         )
-        if problem is None and unused is not None:
-            problem = Held(call, f"I did not catch what to set to {unused}", UNGROUNDED)
-        if problem is None and conf < threshold:
-            problem = Held(call, f"I was not sure you wanted me to {_describe(call)}",
-                           LOW_CONFIDENCE)  # fmt: skip
-        if problem is not None:
-            held.append(replace(problem, confidence=conf))
-            continue
-        ask = (
-            None
-            if read_only
-            else _open_target(call, home, sentence, satellite_area, previous, tool_domains, named)
-        )
-        if isinstance(ask, Held):
-            held.append(replace(ask, confidence=conf))
-            continue
-        if ask is not None:
-            questions.append(replace(ask, index=i))
-            held.append(Held(call, "I need to know which one", AMBIGUOUS, conf))
-            continue
-        act.append(call)
+        named = sentence_domains(clause)
+        for kind, kind_words in named.items():
+            named_all.setdefault(kind, set()).update(kind_words)
+        said = said_numbers(clause)
+        said_words = words(clause)
+        unused = _unused_number(part.calls, clause)
+        for j, call in enumerate(part.calls):
+            i += 1
+            conf = float(part.confidence[j]) if j < len(part.confidence) else 1.0
+            tool_domains = TOOL_DOMAINS.get(call.name)
+            read_only = call.name in READ_ONLY_TOOLS
+            # a step's kind of device was checked where it was made, without the step's own
+            # words ("warmer" asks for a step, it names no thermostat): relative.py
+            kind_checked = read_only or call.name == STEP_TOOL
+            problem = (
+                _check_numbers(call, by_name.get(call.name), said)
+                or _contradicts(call, clause, said_words)
+                or (None if kind_checked else check_kind(call, home, named, tool_domains))
+            )
+            if problem is None and unused is not None:
+                problem = Held(call, f"I did not catch what to set to {unused}", UNGROUNDED)
+            if problem is None and conf < threshold:
+                problem = Held(call, f"I was not sure you wanted me to {_describe(call)}",
+                               LOW_CONFIDENCE)  # fmt: skip
+            if problem is not None:
+                held.append(replace(problem, confidence=conf))
+                continue
+            ask = (
+                None
+                if read_only
+                else _open_target(call, home, sentence, part.area, previous, tool_domains, named)
+            )
+            if isinstance(ask, Held):
+                held.append(replace(ask, confidence=conf))
+                continue
+            if ask is not None:
+                questions.append(replace(ask, index=i))
+                held.append(Held(call, "I need to know which one", AMBIGUOUS, conf))
+                continue
+            act.append(call)
 
     if questions:  # nothing runs until the question is answered; then the whole request does
         first = questions[0]
@@ -660,8 +720,10 @@ def decide(
         return Decision(ASK, held=held, speech=question(pending), pending=pending)
     if act:
         return Decision(ACT, act=act, held=held)
+    kinds_named = set(named_all) - {"timer"}  # no entity is a timer: timers are always there
+    lacking = bool(kinds_named) and not (kinds_named & present)
     if lacking and all(h.kind in (WRONG_DEVICE, NO_MATCH) for h in held):
-        word = sorted(set().union(*(named[k] for k in kinds_named)))[0]
+        word = sorted(set().union(*(named_all[k] for k in kinds_named)))[0]
         return Decision(NO_DEVICE, held=held, speech=f"Sorry, there is no {word} I can control.")
     if held and all(h.kind == NO_MATCH for h in held):
         return Decision(NO_DEVICE, held=held, speech=NOTHING_MATCHES)

@@ -24,14 +24,14 @@ def test_thresholds_parse_and_reject() -> None:
 
 
 def test_call_threshold_patches_the_policy_for_the_run_only() -> None:
-    original = needle_conversation.decide
+    original = needle_conversation.decide_parts
     with evaluate.call_threshold(0.9):
-        patched = needle_conversation.decide
+        patched = needle_conversation.decide_parts
         assert patched is not original
         assert patched.keywords == {"threshold": 0.9, "ask_threshold": 0.9}
-    assert needle_conversation.decide is original
+    assert needle_conversation.decide_parts is original
     with evaluate.call_threshold(None):
-        assert needle_conversation.decide is original
+        assert needle_conversation.decide_parts is original
     assert patched.func.__kwdefaults__["threshold"] == MIN_CALL_CONFIDENCE  # the shipped one
 
 

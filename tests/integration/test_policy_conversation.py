@@ -100,3 +100,100 @@ async def test_values_nobody_said_are_refused(hass: HomeAssistant, home: dict) -
     assert speech(r) == "Sorry, there is no vacuum I can control."
     assert r.response.response_type == intent.IntentResponseType.ERROR
     assert home_states(hass) == before
+
+
+async def test_each_command_of_a_sentence_gets_its_own_decode(
+    hass: HomeAssistant, home: dict, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Two and three actions in one sentence: one prompt and decode per clause (the engine is
+    scripted by the first line of the query, so only a per-clause prompt finds its calls)."""
+    engine = ScriptedEngine(
+        {
+            "turn on the kitchen light": [on("Kitchen Light")],
+            "lock the front door": [ToolCall("HassTurnOn", {"name": "Front Door"})],
+            "close the living room blinds": [
+                ToolCall("HassTurnOff", {"name": "Living Room Blinds"})
+            ],
+            "switch on the office light": [on("Office Light")],
+        }
+    )
+    hass.states.async_set("lock.front_door", "unlocked")
+    entry = await async_setup_needle(hass, engine)
+    caplog.set_level("DEBUG", logger="custom_components.needle")
+    r = await ask(hass, entry, "turn on the kitchen light and lock the front door")
+    assert hass.states.get("light.kitchen_light").state == "on", speech(r)
+    assert hass.states.get("lock.front_door").state == "locked", speech(r)
+    assert [q.split("\n", 1)[0] for q, _ in engine.seen] == [
+        "turn on the kitchen light",
+        "lock the front door",
+    ]
+    assert engine.grounding == ["turn on the kitchen light", "lock the front door"]
+    assert "Needle clauses: clauses [('turn on the kitchen light', None)" in caplog.text
+
+    r = await ask(
+        hass,
+        entry,
+        "close the living room blinds, switch on the office light and then turn off the "
+        "kitchen light",
+    )
+    # three clauses, the third unknown to the script: two calls run, nothing invented
+    assert hass.states.get("light.office_light").state == "on", speech(r)
+    assert hass.states.get("cover.living_room_blinds").state == "closed", speech(r)
+    assert len(engine.seen) == 5
+
+
+async def test_a_negated_second_clause_runs_only_the_first(
+    hass: HomeAssistant, home: dict
+) -> None:
+    engine = ScriptedEngine(
+        {
+            "turn on the kitchen light": [on("Kitchen Light")],
+            "don't turn on the office light": [on("Office Light")],
+        }
+    )
+    entry = await async_setup_needle(hass, engine)
+    r = await ask(hass, entry, "turn on the kitchen light and don't turn on the office light")
+    assert hass.states.get("light.kitchen_light").state == "on", speech(r)
+    assert hass.states.get("light.office_light").state == "off"
+    assert "you asked me not to" in speech(r)
+    assert entry.runtime_data.stats.policy["held_negated"] == 1
+    # a negation first governs the whole sentence: one prompt, nothing runs
+    engine.seen.clear()
+    r = await ask(hass, entry, "don't turn on the office light and turn on the kitchen light")
+    assert speech(r) == NEGATED and len(engine.seen) == 1
+    assert hass.states.get("light.office_light").state == "off"
+
+
+async def test_a_sentence_of_one_command_is_prompted_as_before(
+    hass: HomeAssistant, home: dict
+) -> None:
+    """No cut: the same single prompt as without clauses (the sentence as typed), including
+    a list of things that are no devices of the home and a "but" that narrows the command."""
+    rule = [on("Kitchen Light"), on("Office Light")]
+    sentences = (
+        "turn on the fairy lights and candles",
+        "turn on the lights but leave the bedroom lamp off",
+    )
+    engine = ScriptedEngine(dict.fromkeys(sentences, rule))
+    entry = await async_setup_needle(hass, engine)
+    for text in sentences:
+        await ask(hass, entry, text)
+    assert [q.split("\n", 1)[0] for q, _ in engine.seen] == list(sentences)
+    assert engine.grounding == list(sentences)
+
+
+async def test_an_area_named_in_one_clause_is_the_other_clause_s_area(
+    hass: HomeAssistant, home: dict
+) -> None:
+    engine = ScriptedEngine(
+        {"turn off the tv": [ToolCall("HassTurnOff", {"name": "TV"})]},
+    )
+    entry = await async_setup_needle(hass, engine)
+    await ask(hass, entry, "turn off the tv and close the blinds in the living room")
+    queries = [q for q, _ in engine.seen]
+    assert queries[0] == "turn off the tv\narea: Living Room"  # the prompt's place for an area
+    assert queries[1] == "close the blinds in the living room"
+    # an area that qualifies a device is its clause's own
+    engine.seen.clear()
+    await ask(hass, entry, "close the living room blinds and turn off the tv")
+    assert [q for q, _ in engine.seen] == ["close the living room blinds", "turn off the tv"]

@@ -149,5 +149,20 @@ async def test_builtin_model_controls_the_home_without_blocking_the_loop(
     r = await say("turn it back on", r.conversation_id)
     assert hass.states.get("light.kitchen_light").state == "on", r.response.speech
     assert hass.states.get("switch.secret_switch").state == "off"  # not exposed
+    # several commands in one sentence: one decode each (clauses.py), all of them run
+    r = await say("turn off the kitchen light and set the living room blinds to 60 percent")
+    assert hass.states.get("light.kitchen_light").state == "off", r.response.speech
+    assert hass.states.get("cover.living_room_blinds").attributes["current_position"] == 60
+    r = await say(
+        "turn on the kitchen light, set the living room blinds to 20 percent and then turn on "
+        "the office light"
+    )
+    assert hass.states.get("light.kitchen_light").state == "on", r.response.speech
+    assert hass.states.get("cover.living_room_blinds").attributes["current_position"] == 20
+    assert hass.states.get("light.office_light").state == "on", r.response.speech
+    # a negated second clause: the first runs, the second does not
+    r = await say("turn off the kitchen light and don't turn off the office light")
+    assert hass.states.get("light.kitchen_light").state == "off", r.response.speech
+    assert hass.states.get("light.office_light").state == "on", r.response.speech
     assert "Detected blocking call" not in caplog.text
     assert entry.runtime_data.stats.model_errors == 0
