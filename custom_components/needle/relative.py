@@ -97,6 +97,7 @@ _DIRECTIONS: Mapping[str, str] = {
 # Verbs of a position: relative only with an amount or "more" ("open the blinds" is absolute).
 _POSITION_VERBS: Mapping[str, str] = {"open": UP, "close": DOWN, "shut": DOWN}
 _MORE_LESS: Mapping[str, str] = {"more": UP, "less": DOWN}
+_NO_MORE = frozenset({"no", "any"})  # "no more ...", "(not) any more ...": none, not more
 # An amount or a "more" that makes "open the blinds" / "lower them" a step.
 _MARKERS = frozenset(
     {"bit", "little", "slightly", "tad", "touch", "notch", "more", "further", "farther",
@@ -206,7 +207,12 @@ def parse(text: str) -> Relative | None:
         quantities.add(POSITION)
     by_more = False
     if not directions:
-        more = {_MORE_LESS[t] for t in toks if t in _MORE_LESS}
+        # "no more music", "not any more light": a negation, not a step
+        more = {
+            _MORE_LESS[t]
+            for i, t in enumerate(toks)
+            if t in _MORE_LESS and not (i > 0 and toks[i - 1] in _NO_MORE)
+        }
         if len(more) != 1 or not (nouns or amount is not None or {"bit", "little"} & set(toks)):
             return None  # "more" alone is no request; "more light", "a bit more" are
         directions |= more

@@ -130,6 +130,8 @@ def test_no_calls_alternatives_reply_and_exceptions(home) -> None:
     negative = case(expect_no_calls=True)
     assert score(negative, home, outcome()).passed
     assert not score(negative, home, outcome([Call("HassTurnOn", {"name": "TV"})])).passed
+    # "forget it" answered with HA's do-nothing intent is no call
+    assert score(negative, home, outcome([Call("HassNevermind", {})])).passed
     alt = case(
         expect_calls=[{"name": "HassTurnOn", "arguments": {"name": "TV"}}],
         expect_calls_alternatives=[[{"name": "HassMediaUnpause", "arguments": {"name": "TV"}}]],

@@ -234,7 +234,8 @@ def test_relative_requests(text: str, quantity, direction: str, amount) -> None:
         "turn on the kitchen light", "open the blinds", "lower the blinds", "close the blinds",
         "dim the lights to 30%", "set the volume to 30", "turn up the heat to 22",
         "is it warmer in the kitchen", "what's the volume", "shut down the tv",
-        "set the bedroom lamp to 40 percent",
+        "set the bedroom lamp to 40 percent", "no more music in the kitchen",
+        "I don't want any more light in here",
     ],
 )  # fmt: skip
 def test_not_relative(text: str) -> None:

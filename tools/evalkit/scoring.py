@@ -32,6 +32,9 @@ QUERY_INTENTS = frozenset(
         "HassGetCurrentTime", "HassRespond", "HassNevermind", "HassGetTodoItems",
     }
 )  # fmt: skip
+# Intents that do nothing at all ("forget it" -> HassNevermind): not a call where a case
+# expects none.
+NO_OP_INTENTS = frozenset({"HassNevermind", "HassRespond"})
 FAILURE_WORDS = ("sorry",)
 
 State = dict[str, Any]  # {"state": str, "attributes": {...}}
@@ -326,8 +329,8 @@ def score(case: Case, home: Home, outcome: Outcome) -> CaseResult:
             reasons.append(f"unexpected change of {entity_id}: {changes[entity_id]}")
 
     if case.get("expect_no_calls"):
-        if outcome.calls:
-            reasons.append("expected no call, got " + _show(outcome.calls))
+        if acting := [c for c in outcome.calls if c.name not in NO_OP_INTENTS]:
+            reasons.append("expected no call, got " + _show(acting))
     elif case.get("expect_calls") is not None:
         options = [case.get("expect_calls"), *(case.get("expect_calls_alternatives") or [])]
         if not any(calls_match(opt, outcome.calls, names) for opt in options):
