@@ -11,6 +11,8 @@ fits the tool's schema; this module decides whether the call follows from what t
   never clamped;
 - a device of another kind than the sentence names ("turn on the kitchen fan" -> a light) is not
   run; when the home has no device of that kind at all, the reply says so;
+- a question ("is the back door locked?", "did I leave the lamp on") never changes anything:
+  only the tools that read may answer it;
 - a target the sentence leaves open (several candidates, no area from the sentence, the
   satellite or the previous turn) is asked back: one short question naming at most three
   candidates; the answer ("the kitchen one", "both", "yes") completes the stored request.
@@ -59,8 +61,9 @@ CANCELLED = "OK, never mind."
 ACT, NEGATED_KIND, NO_DEVICE, ASK, CONFIRM, UNSURE, NOTHING = (
     "act", "negated", "no_device", "ask", "confirm", "unsure", "nothing",
 )  # fmt: skip
-LOW_CONFIDENCE, UNGROUNDED, OUT_OF_RANGE, WRONG_DEVICE, AMBIGUOUS, NO_MATCH = (
+LOW_CONFIDENCE, UNGROUNDED, OUT_OF_RANGE, WRONG_DEVICE, AMBIGUOUS, NO_MATCH, ASKED = (
     "low_confidence", "ungrounded", "out_of_range", "wrong_device", "ambiguous", "no_match",
+    "asked",
 )  # fmt: skip
 NOTHING_MATCHES = "Sorry, none of the devices I can control matches that."
 
@@ -157,6 +160,46 @@ _TOKEN = re.compile(r"\d+(?:[.,]\d+)?|[a-z]+(?:'[a-z]+)?")
 def negated(text: str) -> bool:
     """Whether the sentence tells Needle *not* to do something (then nothing is done)."""
     return bool(_NEGATION.search(text.replace("’", "'")))
+
+
+# How an English question starts: an interrogative word or an inverted auxiliary ("is the door
+# locked", "did I leave ...", "have we ..."), or a request to look something up ("can you check
+# if ...", "tell me whether ..."). Not "when" ("when it gets dark, switch on ..." is a command)
+# nor the suggestions "what about the kitchen" / "how about" / "why don't you", which ask for
+# an action.
+_QUESTION_WORDS = frozenset(
+    {"is", "are", "was", "were", "am", "isn't", "aren't", "wasn't", "weren't", "does", "did",
+     "do", "doesn't", "didn't", "has", "have", "had", "hasn't", "haven't", "what", "what's",
+     "whats", "which", "who", "who's", "whose", "why", "where", "where's", "how", "how's"}
+)  # fmt: skip
+_NOT_ASKING = re.compile(
+    r"^(?:what|how)\s+about\b|^why\s+(?:don'?t|not|do\s*n'?t)\b|^do\s+not\b|^does\s+not\b",
+    re.IGNORECASE,
+)
+_LOOK_UP = re.compile(
+    r"^(?:(?:can|could|would|will)\s+you\s+(?:please\s+)?|please\s+)?"
+    r"(?:check|see|tell\s+me|find\s+out|let\s+me\s+know|look)\s+(?:if|whether|what|which|how"
+    r"|who|where|is|are)\b",
+    re.IGNORECASE,
+)
+_POLITE_REQUEST = re.compile(r"^(?:can|could|would|will)\s+(?:you|we|i)\b", re.IGNORECASE)
+
+
+def asks(text: str) -> bool:
+    """Whether the sentence asks about the home rather than tells Needle to change it: it
+    starts like an English question, asks to look something up, or ends with a question mark
+    without being a command ("could you turn on the lamp?", "make it warmer?")."""
+    folded = " ".join(text.replace("’", "'").split()).strip(" ,.!")
+    toks = _TOKEN.findall(folded.lower())
+    if not toks or _NOT_ASKING.search(folded):
+        return False
+    if toks[0] in _QUESTION_WORDS or _LOOK_UP.search(folded):
+        return True
+    return (
+        folded.endswith("?")
+        and not _POLITE_REQUEST.search(folded)
+        and toks[0] not in _COMMAND_VERBS  # "turn on the lamp?": a command, however said
+    )
 
 
 def said_numbers(text: str) -> set[float]:
@@ -676,6 +719,7 @@ def decide_parts(
             named_all.setdefault(kind, set()).update(kind_words)
         said = said_numbers(clause)
         said_words = words(clause)
+        is_question = asks(clause)
         unused = _unused_number(part.calls, clause)
         for j, call in enumerate(part.calls):
             i += 1
@@ -685,8 +729,14 @@ def decide_parts(
             # a step's kind of device was checked where it was made, without the step's own
             # words ("warmer" asks for a step, it names no thermostat): relative.py
             kind_checked = read_only or call.name == STEP_TOOL
+            asked = (
+                Held(call, "that sounded like a question, and a question changes nothing", ASKED)
+                if is_question and not read_only
+                else None
+            )
             problem = (
-                _check_numbers(call, by_name.get(call.name), said)
+                asked
+                or _check_numbers(call, by_name.get(call.name), said)
                 or _contradicts(call, clause, said_words)
                 or (None if kind_checked else check_kind(call, home, named, tool_domains))
             )

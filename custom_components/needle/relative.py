@@ -37,7 +37,15 @@ from .const import (
     STEP_TOOL,
 )
 from .engine.schema import ToolCall, ToolParam, ToolSchema
-from .policy import WRONG_DEVICE, Held, check_kind, names_a_target, sentence_domains, spoken_number
+from .policy import (
+    WRONG_DEVICE,
+    Held,
+    asks,
+    check_kind,
+    names_a_target,
+    sentence_domains,
+    spoken_number,
+)
 from .prompt import FREE_NAME_TOOLS, HomeContext, Turn
 
 BRIGHTNESS, TEMPERATURE, VOLUME, POSITION, SPEED = (
@@ -114,10 +122,6 @@ _FILLER = frozenset(
      "abit", "percent", "per", "cent", "degree", "degrees", "points", "too", "i",
      "want", "need", "like", "feel", "in", "here", "room", "for", "me", "now", "again"}
 )  # fmt: skip
-_QUESTION_WORDS = frozenset(
-    {"is", "are", "was", "were", "what", "what's", "whats", "how", "which", "who", "why",
-     "when", "does", "did", "has", "have"}
-)  # fmt: skip
 _UNITS: Mapping[str, str] = {
     "%": PERCENT, "percent": PERCENT, "pct": PERCENT, "points": PERCENT, "point": PERCENT,
     "degree": DEGREES, "degrees": DEGREES, "°": DEGREES, "deg": DEGREES,
@@ -181,7 +185,7 @@ def _absolute(toks: Sequence[str]) -> bool:
 def parse(text: str) -> Relative | None:
     """The relative request the sentence makes, or None (not relative, a question, a value)."""
     toks = tokens(text)
-    if not toks or toks[0] in _QUESTION_WORDS or _absolute(toks):
+    if not toks or asks(text) or _absolute(toks):
         return None
     quantities: set[str] = set()
     directions: set[str] = set()

@@ -9,6 +9,7 @@ from custom_components.needle.policy import (
     ACT,
     AMBIGUOUS,
     ASK,
+    ASKED,
     CONFIRM,
     LOW_CONFIDENCE,
     NEGATED_KIND,
@@ -21,6 +22,7 @@ from custom_components.needle.policy import (
     WRONG_DEVICE,
     Pending,
     PendingQuestions,
+    asks,
     decide,
     negated,
     question,
@@ -86,6 +88,42 @@ def on(name: str) -> ToolCall:
 )
 def test_negation_governs_a_command(text: str, expect: bool) -> None:
     assert negated(text) is expect
+
+
+@pytest.mark.parametrize(
+    ("text", "expect"),
+    [
+        ("is the back door locked?", True),
+        ("did I leave the desk lamp on", True),
+        ("have we left the office blinds open", True),
+        ("how warm is it in the kitchen", True),
+        ("which lights are on", True),
+        ("can you check if the blinds are shut", True),
+        ("tell me whether the tv is on", True),
+        ("office fan, still running?", True),
+        ("could you turn on the desk lamp?", False),
+        ("turn on the desk lamp?", False),
+        ("make it warmer?", False),
+        ("what about the kitchen?", False),
+        ("how about the bedroom", False),
+        ("why don't you switch off the tv", False),
+        ("do not open the blinds", False),
+        ("when it gets dark, switch on the lamp", False),
+        ("turn on the desk lamp", False),
+        ("", False),
+    ],
+)
+def test_questions_are_told_from_commands(text: str, expect: bool) -> None:
+    assert asks(text) is expect
+
+
+def test_a_question_changes_nothing() -> None:
+    """Whatever tool the model picks for a question, only a tool that reads may answer it."""
+    d = judge("did I leave the office blinds open", on("Office Blinds"))
+    assert d.kind != ACT and d.act == [] and [h.kind for h in d.held] == [ASKED]
+    read = ToolCall("HassGetState", {"name": "Office Blinds"})
+    d = judge("did I leave the office blinds open", read)
+    assert d.kind == ACT and d.act == [read]
 
 
 def test_negated_requests_act_on_nothing() -> None:
