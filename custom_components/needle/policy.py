@@ -12,7 +12,8 @@ fits the tool's schema; this module decides whether the call follows from what t
 - a device of another kind than the sentence names ("turn on the kitchen fan" -> a light) is not
   run; when the home has no device of that kind at all, the reply says so;
 - a question ("is the back door locked?", "did I leave the lamp on") never changes anything:
-  only the tools that read may answer it;
+  only the tools that read may answer it; and a device's state is read out only when asked
+  ("order a pizza" answered with the state of a lamp is a model that did not understand);
 - a target the sentence leaves open (several candidates, no area from the sentence, the
   satellite or the previous turn) is asked back: one short question naming at most three
   candidates; the answer ("the kitchen one", "both", "yes") completes the stored request.
@@ -61,9 +62,9 @@ CANCELLED = "OK, never mind."
 ACT, NEGATED_KIND, NO_DEVICE, ASK, CONFIRM, UNSURE, NOTHING = (
     "act", "negated", "no_device", "ask", "confirm", "unsure", "nothing",
 )  # fmt: skip
-LOW_CONFIDENCE, UNGROUNDED, OUT_OF_RANGE, WRONG_DEVICE, AMBIGUOUS, NO_MATCH, ASKED = (
+LOW_CONFIDENCE, UNGROUNDED, OUT_OF_RANGE, WRONG_DEVICE, AMBIGUOUS, NO_MATCH, ASKED, NOT_ASKED = (
     "low_confidence", "ungrounded", "out_of_range", "wrong_device", "ambiguous", "no_match",
-    "asked",
+    "asked", "not_asked",
 )  # fmt: skip
 NOTHING_MATCHES = "Sorry, none of the devices I can control matches that."
 
@@ -163,14 +164,16 @@ def negated(text: str) -> bool:
 
 
 # How an English question starts: an interrogative word or an inverted auxiliary ("is the door
-# locked", "did I leave ...", "have we ..."), or a request to look something up ("can you check
+# locked", "did I leave ...", "have we ..."), or "any" as spoken questions drop the auxiliary
+# ("any lights on upstairs?"), or a request to look something up ("can you check
 # if ...", "tell me whether ..."). Not "when" ("when it gets dark, switch on ..." is a command)
 # nor the suggestions "what about the kitchen" / "how about" / "why don't you", which ask for
 # an action.
 _QUESTION_WORDS = frozenset(
     {"is", "are", "was", "were", "am", "isn't", "aren't", "wasn't", "weren't", "does", "did",
      "do", "doesn't", "didn't", "has", "have", "had", "hasn't", "haven't", "what", "what's",
-     "whats", "which", "who", "who's", "whose", "why", "where", "where's", "how", "how's"}
+     "whats", "which", "who", "who's", "whose", "why", "where", "where's", "how", "how's",
+     "any", "anything", "anyone", "anybody"}
 )  # fmt: skip
 _NOT_ASKING = re.compile(
     r"^(?:what|how)\s+about\b|^why\s+(?:don'?t|not|do\s*n'?t)\b|^do\s+not\b|^does\s+not\b",
@@ -178,8 +181,8 @@ _NOT_ASKING = re.compile(
 )
 _LOOK_UP = re.compile(
     r"^(?:(?:can|could|would|will)\s+you\s+(?:please\s+)?|please\s+)?"
-    r"(?:check|see|tell\s+me|find\s+out|let\s+me\s+know|look)\s+(?:if|whether|what|which|how"
-    r"|who|where|is|are)\b",
+    r"(?:(?:check|see|find\s+out|let\s+me\s+know|look)\s+(?:if|whether|what|which|how|who|where"
+    r"|is|are)|(?:tell|show|give)\s+me)\b",
     re.IGNORECASE,
 )
 _POLITE_REQUEST = re.compile(r"^(?:can|could|would|will)\s+(?:you|we|i)\b", re.IGNORECASE)
@@ -720,6 +723,10 @@ def decide_parts(
         said = said_numbers(clause)
         said_words = words(clause)
         is_question = asks(clause)
+        # "and in the bedroom?" after "are the lights on in the kitchen": still a question
+        asked_before = bool(previous and previous.calls) and all(
+            c.name in READ_ONLY_TOOLS for c in previous.calls  # type: ignore[union-attr]
+        )
         unused = _unused_number(part.calls, clause)
         for j, call in enumerate(part.calls):
             i += 1
@@ -729,11 +736,12 @@ def decide_parts(
             # a step's kind of device was checked where it was made, without the step's own
             # words ("warmer" asks for a step, it names no thermostat): relative.py
             kind_checked = read_only or call.name == STEP_TOOL
-            asked = (
-                Held(call, "that sounded like a question, and a question changes nothing", ASKED)
-                if is_question and not read_only
-                else None
-            )
+            asked = None
+            if is_question and not read_only:
+                asked = Held(call, "that sounded like a question, and a question changes nothing",
+                             ASKED)  # fmt: skip
+            elif call.name == "HassGetState" and not (is_question or asked_before):
+                asked = Held(call, "I did not hear a question", NOT_ASKED)
             problem = (
                 asked
                 or _check_numbers(call, by_name.get(call.name), said)
@@ -782,7 +790,7 @@ def decide_parts(
         call = lows[0].call
         pending = Pending(text, (call,), 0, "")
         return Decision(CONFIRM, held=held, speech=question(pending), pending=pending)
-    if held and len(lows) == len(held):
+    if held and all(h.kind in (LOW_CONFIDENCE, NOT_ASKED) for h in held):
         return Decision(UNSURE, held=held, speech=NOT_SURE)
     return Decision(NOTHING if not held else UNSURE, held=held)
 

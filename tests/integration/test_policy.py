@@ -15,6 +15,8 @@ from custom_components.needle.policy import (
     NEGATED_KIND,
     NO_DEVICE,
     NO_MATCH,
+    NOT_ASKED,
+    NOT_SURE,
     NOTHING_MATCHES,
     OUT_OF_RANGE,
     UNGROUNDED,
@@ -124,6 +126,13 @@ def test_a_question_changes_nothing() -> None:
     read = ToolCall("HassGetState", {"name": "Office Blinds"})
     d = judge("did I leave the office blinds open", read)
     assert d.kind == ACT and d.act == [read]
+    # and a state is read out only when asked: chit-chat answered with a lamp's state is a
+    # model that did not understand
+    d = judge("order a pizza for me", ToolCall("HassGetState", {"name": "Desk Lamp"}))
+    assert d.kind == UNSURE and d.act == [] and d.speech == NOT_SURE
+    assert [h.kind for h in d.held] == [NOT_ASKED]
+    d = judge("tell me which blinds are open", read)
+    assert d.kind == ACT
 
 
 def test_negated_requests_act_on_nothing() -> None:
