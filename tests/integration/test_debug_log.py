@@ -53,7 +53,8 @@ async def test_each_request_is_logged_at_debug(
     lines = _needle_lines(caplog)
     model = next(line for line in lines if line.startswith("Needle model:"))
     assert re.search(r"candidates \d+ of \d+ exposed", model), model
-    assert "prompt_tokens" in model and "tools" in model
+    assert "prompt_tokens" in model and "tools [" in model
+    assert "'Kitchen Light'" in model.split("names ", 1)[1]  # the candidates by name
     assert "HassTurnOn(name='Kitchen Light') confidence 0.875" in model
     assert re.search(r"prompt_ms \d+(\.\d+)?, engine_ms \d+(\.\d+)?", model), model
     executed = next(line for line in lines if line.startswith("Needle executed:"))
