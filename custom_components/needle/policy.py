@@ -40,7 +40,15 @@ from .const import (
     TURN_MEMORY_TTL_S,
 )
 from .engine.schema import ToolCall, ToolSchema
-from .prompt import FREE_NAME_TOOLS, STOP_WORDS, TOOL_DOMAINS, HomeContext, Turn, words
+from .prompt import (
+    FREE_NAME_TOOLS,
+    STOP_WORDS,
+    TOOL_DOMAINS,
+    EntityInfo,
+    HomeContext,
+    Turn,
+    words,
+)
 
 MAX_NAMED_CANDIDATES = 3  # a question a listener can hold in mind
 # Tools that only read: HA answers them with the states that matched, so the worst a wrong one
@@ -487,6 +495,40 @@ def _previous(previous: Turn | None, key: str) -> set[str]:
     return out
 
 
+def _points_at(
+    chosen: Sequence[EntityInfo],
+    sentence: frozenset[str],
+    said_areas: set[str],
+    named: dict[str, set[str]],
+) -> bool:
+    """Whether the sentence points at one of the entities a call names: a word of one of its
+    names or aliases, its area, or its kind of device ("the tv" for a Samsung QN90). A name
+    with none of these is the model's guess."""
+    return any(
+        any(_content(n) & sentence for n in e.names) or e.area in said_areas or e.domain in named
+        for e in chosen
+    )
+
+
+def _read_target_is_said(
+    call: ToolCall,
+    home: HomeContext,
+    sentence: frozenset[str],
+    previous: Turn | None,
+    named: dict[str, set[str]],
+) -> Held | None:
+    """A question about a named device must name it ("is the nuki locked"), or ask again about
+    the last turn's: "what's the capital of France" answered with the state of a to-do list is
+    a guess, and a guess is not read out."""
+    name = call.arguments.get("name")
+    if not isinstance(name, str) or name.casefold() in _previous(previous, "name"):
+        return None
+    chosen = [e for e in home.entities if name.casefold() in (n.casefold() for n in e.names)]
+    if not chosen or _points_at(chosen, sentence, _areas_said(home, sentence), named):
+        return None
+    return Held(call, NOTHING_MATCHES, NO_MATCH)
+
+
 def _open_target(
     call: ToolCall,
     home: HomeContext,
@@ -517,12 +559,8 @@ def _open_target(
         pool = [e for e in home.entities if e.domain in kinds]
         overlap = {e.entity_id: max(len(_content(n) & sentence) for n in e.names) for e in pool}
         only = tool_domains and sum(e.domain in tool_domains for e in home.entities) == 1
-        if (
-            not only  # "heat to 22" with one thermostat: the tool itself names the device
-            and not any(overlap.get(e.entity_id) for e in chosen)
-            and not any(e.area in said_areas for e in chosen)
-            and not {e.domain for e in chosen} & set(named)
-        ):
+        # "heat to 22" with one thermostat: the tool itself names the device
+        if not only and not _points_at(chosen, sentence, said_areas, named):
             return Held(call, NOTHING_MATCHES, NO_MATCH)
         best = max(overlap.values(), default=0)
         if best:
@@ -757,7 +795,7 @@ def decide_parts(
                 held.append(replace(problem, confidence=conf))
                 continue
             ask = (
-                None
+                _read_target_is_said(call, home, sentence, previous, named)
                 if read_only
                 else _open_target(call, home, sentence, part.area, previous, tool_domains, named)
             )
