@@ -75,6 +75,7 @@ LOW_CONFIDENCE, UNGROUNDED, OUT_OF_RANGE, WRONG_DEVICE, AMBIGUOUS, NO_MATCH, ASK
     "asked", "not_asked",
 )  # fmt: skip
 NOTHING_MATCHES = "Sorry, none of the devices I can control matches that."
+_NO_MATCH_REASON = "none of the devices I can control matches what you said"  # within a reply
 
 # A negation that governs a command: "don't turn ...", "do not open ...", "never unlock ...".
 # "I don't need the lamp anymore, turn it off" and "don't forget to ..." are not negated
@@ -526,7 +527,7 @@ def _read_target_is_said(
     chosen = [e for e in home.entities if name.casefold() in (n.casefold() for n in e.names)]
     if not chosen or _points_at(chosen, sentence, _areas_said(home, sentence), named):
         return None
-    return Held(call, NOTHING_MATCHES, NO_MATCH)
+    return Held(call, _NO_MATCH_REASON, NO_MATCH)
 
 
 def _open_target(
@@ -561,7 +562,7 @@ def _open_target(
         only = tool_domains and sum(e.domain in tool_domains for e in home.entities) == 1
         # "heat to 22" with one thermostat: the tool itself names the device
         if not only and not _points_at(chosen, sentence, said_areas, named):
-            return Held(call, NOTHING_MATCHES, NO_MATCH)
+            return Held(call, _NO_MATCH_REASON, NO_MATCH)
         best = max(overlap.values(), default=0)
         if best:
             pool = [e for e in pool if overlap[e.entity_id] == best]
@@ -580,7 +581,7 @@ def _open_target(
             return None
         kinds = _call_domains(call, home, tool_domains)
         if not kinds & set(named):
-            return Held(call, NOTHING_MATCHES, NO_MATCH)
+            return Held(call, _NO_MATCH_REASON, NO_MATCH)
         areas = sorted(
             {e.area for e in home.entities if e.area and (not kinds or e.domain in kinds)},
             key=lambda a: (a != canon, a.casefold()),
