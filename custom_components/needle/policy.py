@@ -14,6 +14,8 @@ fits the tool's schema; this module decides whether the call follows from what t
 - a question ("is the back door locked?", "did I leave the lamp on") never changes anything:
   only the tools that read may answer it; and a device's state is read out only when asked
   ("order a pizza" answered with the state of a lamp is a model that did not understand);
+- a call on a whole area or kind of device is not run when the sentence leaves one out ("but
+  leave the lamp on", "except the fan"): HA's intents cannot do that;
 - a target the sentence leaves open (several candidates, no area from the sentence, the
   satellite or the previous turn) is asked back: one short question naming at most three
   candidates; the answer ("the kitchen one", "both", "yes") completes the stored request.
@@ -74,6 +76,13 @@ LOW_CONFIDENCE, UNGROUNDED, OUT_OF_RANGE, WRONG_DEVICE, AMBIGUOUS, NO_MATCH, ASK
     "low_confidence", "ungrounded", "out_of_range", "wrong_device", "ambiguous", "no_match",
     "asked", "not_asked",
 )  # fmt: skip
+EXCEPTION = "exception"
+# "... but leave the lamp on", "everything except the fan": HA's intents cannot leave a device
+# out of an area or a kind, so a call on the whole group would do what was asked not to.
+_EXCEPT = re.compile(
+    r"\b(?:except|excluding|apart\s+from|other\s+than|but\s+(?:not|leave|keep|don'?t|do\s+not))\b",
+    re.IGNORECASE,
+)
 NOTHING_MATCHES = "Sorry, none of the devices I can control matches that."
 _NO_MATCH_REASON = "none of the devices I can control matches what you said"  # within a reply
 
@@ -762,6 +771,7 @@ def decide_parts(
         said = said_numbers(clause)
         said_words = words(clause)
         is_question = asks(clause)
+        except_one = bool(_EXCEPT.search(clause.replace("’", "'")))
         # "and in the bedroom?" after "are the lights on in the kitchen": still a question
         asked_before = bool(previous and previous.calls) and all(
             c.name in READ_ONLY_TOOLS for c in previous.calls  # type: ignore[union-attr]
@@ -781,6 +791,8 @@ def decide_parts(
                              ASKED)  # fmt: skip
             elif call.name == "HassGetState" and not (is_question or asked_before):
                 asked = Held(call, "I did not hear a question", NOT_ASKED)
+            elif except_one and not read_only and not call.arguments.get("name"):
+                asked = Held(call, "I cannot leave one device out of a group yet", EXCEPTION)
             problem = (
                 asked
                 or _check_numbers(call, by_name.get(call.name), said)

@@ -11,6 +11,7 @@ from custom_components.needle.policy import (
     ASK,
     ASKED,
     CONFIRM,
+    EXCEPTION,
     LOW_CONFIDENCE,
     NEGATED_KIND,
     NO_DEVICE,
@@ -293,6 +294,21 @@ def test_a_timer_is_not_music_and_music_is_not_a_timer() -> None:
     timer = ToolCall("HassPauseTimer", {"area": "Living Room"})
     assert judge("pause the living room timer", timer).act == [timer]
     assert judge("set a timer for ten minutes").kind == "nothing"  # no "there is no timer"
+
+
+def test_a_group_call_is_not_run_when_the_sentence_leaves_one_out() -> None:
+    group = ToolCall("HassTurnOff", {"area": "Office", "domain": ["light"]})
+    for text in (
+        "turn off the office lights but leave the desk lamp on",
+        "switch off everything in the office except the fan",
+        "turn off the office lights apart from the desk lamp",
+    ):
+        d = judge(text, group)
+        assert d.act == [] and [h.kind for h in d.held] == [EXCEPTION], text
+    # a named device is what was asked; and without an exception the group call runs
+    named = ToolCall("HassTurnOff", {"name": "Office Fan"})
+    assert judge("turn off the office fan but leave the desk lamp on", named).act == [named]
+    assert judge("turn off the office lights", group).act == [group]
 
 
 def test_a_target_nothing_in_the_sentence_points_at_is_refused() -> None:
