@@ -349,8 +349,11 @@ async def async_execute(
     return [outcomes[i.id] for i in inputs if i.id in outcomes]
 
 
-def compose_reply(outcomes: Sequence[CallOutcome], refusals: Sequence[Refusal]) -> Reply:
-    """One sentence for the user: what was done, and plainly what was not."""
+def compose_reply(
+    outcomes: Sequence[CallOutcome], refusals: Sequence[Refusal], missed: Sequence[str] = ()
+) -> Reply:
+    """One sentence for the user: what was done, and plainly what was not. ``missed``: the
+    commands of a several-command sentence that the model made nothing of (``clauses.py``)."""
     done = [o.speech.rstrip(".") for o in outcomes if o.ok]
     failed = [o for o in outcomes if not o.ok]
     if not outcomes and not refusals:
@@ -370,4 +373,6 @@ def compose_reply(outcomes: Sequence[CallOutcome], refusals: Sequence[Refusal]) 
             parts.append(f"I skipped part of the request: {reasons}.")
         else:
             parts.append(f"Sorry, I could not do that: {reasons}.")
+    if missed:
+        parts.append(f"I did not understand {_join([f'“{m}”' for m in missed])}.")
     return Reply(" ".join(parts), list(outcomes), list(refusals))

@@ -62,6 +62,7 @@ from .policy import (
     PendingQuestions,
     decide_parts,
     log_fields,
+    negated,
     resolve,
 )
 from .prompt import Prompt, Turn, build_prompt
@@ -377,7 +378,13 @@ class NeedleConversationEntity(conversation.ConversationEntity):
             code = intent.IntentResponseErrorCode.NO_VALID_TARGETS
             return self._error(chat_log, user_input, decision.speech, code=code)
         refused += [Refusal(h.call, h.reason) for h in decision.held]
-        return await self._async_act(chat_log, user_input, decision.act, refused)
+        # a command of several that the model made nothing of is said, not silently dropped
+        missed = [
+            p.text
+            for p in parts
+            if len(parts) > 1 and not p.calls and not p.held_before and not negated(p.text)
+        ]
+        return await self._async_act(chat_log, user_input, decision.act, refused, missed)
 
     async def _async_hand_over(
         self, user_input: conversation.ConversationInput, chat_log: conversation.ChatLog
@@ -447,6 +454,7 @@ class NeedleConversationEntity(conversation.ConversationEntity):
         user_input: conversation.ConversationInput,
         valid: list[ToolCall],
         refused: list[Refusal],
+        missed: Sequence[str] = (),
     ) -> conversation.ConversationResult:
         """Run the calls the policy let through and say what was and was not done."""
         stats = self.entry.runtime_data.stats
@@ -475,7 +483,7 @@ class NeedleConversationEntity(conversation.ConversationEntity):
             else o
             for o in outcomes
         ]
-        reply = compose_reply(outcomes, refused)
+        reply = compose_reply(outcomes, refused, missed)
         _debug_request(
             "executed",
             ran=[f"{o.call.name}: {'ok' if o.ok else 'failed: ' + o.reason}" for o in outcomes],

@@ -136,9 +136,11 @@ async def test_each_command_of_a_sentence_gets_its_own_decode(
         "close the living room blinds, switch on the office light and then turn off the "
         "kitchen light",
     )
-    # three clauses, the third unknown to the script: two calls run, nothing invented
+    # three clauses, the third unknown to the script: two calls run, nothing invented, and
+    # the reply says which command was not understood
     assert hass.states.get("light.office_light").state == "on", speech(r)
     assert hass.states.get("cover.living_room_blinds").state == "closed", speech(r)
+    assert speech(r).endswith("I did not understand “turn off the kitchen light”."), speech(r)
     assert len(engine.seen) == 5
 
 
