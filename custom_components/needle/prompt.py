@@ -36,23 +36,33 @@ A tool whose domains have no candidate entity is dropped; so is a parameter whos
 empty (unless HA requires it, then the tool is dropped). Enums are sorted case-insensitively.
 
 Candidates (when a home exposes more than fits): entities are scored against the words of the
-sentence (name or alias, area, floor, domain words), the previous turn (entities and areas it
-named) and the satellite's area, sorted by score then name. When all tools with all candidates
-(up to ``max_entities``) do not fit ``max_encoder_tokens``, only the tools the sentence points at
-are kept (HassTurnOn/Off, tools of the domains of the best-matching entities (at least half the
-top score), tools with a word of their name in the sentence) and the largest prefix of candidates that fits; if even that fails, HassTurnOn/Off
-alone. Everything is a pure function of the arguments: same input, same prompt.
+sentence (name or alias, area, floor; a misspelt word one edit from a home's word counts), the
+domains a learned retrieval reads in the sentence, the previous turn (entities, areas and domains
+it named) and the satellite's area, sorted by score then name. When all tools with all
+candidates (up to ``max_entities``) do not fit ``max_encoder_tokens``, the tools are chosen by
+that retrieval rather than by keyword lists: a softmax regression over the sentence's words and
+word pairs and the previous turn's tools (``Retriever``; weights in ``prompt_index.json``, fitted
+by ``training/fit_retrieval.py`` on generated requests only) ranks the tools; the best tool of
+each clause of a sentence with several actions comes first, then the ranking until it covers
+``TOOL_MASS`` (at least ``MIN_TOOLS``, at most ``MAX_TOOLS``), with the largest prefix of
+candidates that fits; tools leave from the end of the ranking while fewer than
+``MIN_CANDIDATES`` fit. If even one does not fit, HassTurnOn/Off alone. Everything is a pure
+function of the arguments and the shipped index: same input, same prompt.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cache, lru_cache
+from itertools import pairwise
+from pathlib import Path
 from typing import Any
 
-from .engine.schema import ToolCall, ToolParam, ToolSchema, calls_json, snake_case, tools_json
+from .engine.schema import ToolCall, ToolParam, ToolSchema, calls_json, tools_json
 
 MAX_ENCODER_TOKENS = 1024  # v1 encoder window (engine/config.py); repeated to stay HA-free here
 MAX_QUERY_TOKENS = 1022  # the engine cuts the query here
@@ -110,37 +120,15 @@ FREE_NAME_TOOLS = frozenset(
     }
 )
 
-# Words that point at a domain without naming an entity ("the blinds", "play", "warmer").
-DOMAIN_WORDS: Mapping[str, frozenset[str]] = {
-    "light": frozenset({"light", "lamp", "brightness", "bright", "brighter", "dim", "dimmer"}),
-    "cover": frozenset(
-        {"blind", "shade", "curtain", "cover", "garage", "shutter", "awning", "gate", "window"}
-    ),
-    "climate": frozenset(
-        {"thermostat", "heating", "heat", "temperature", "degree", "warmer", "cooler", "ac"}
-    ),
-    "lock": frozenset({"lock", "unlock", "door", "deadbolt"}),
-    "media_player": frozenset(
-        {"tv", "music", "volume", "play", "pause", "resume", "speaker", "song", "track", "skip"}
-    ),
-    "fan": frozenset({"fan", "speed"}),
-    "switch": frozenset({"switch", "plug", "outlet", "socket"}),
-    "vacuum": frozenset({"vacuum", "clean", "dock"}),
-    "valve": frozenset({"valve", "water", "tap"}),
-    "humidifier": frozenset({"humidifier", "humidity"}),
-    "todo": frozenset({"list", "todo"}),
-    "scene": frozenset({"scene"}),
-    "script": frozenset({"script"}),
-}
-
-# Words that point at one tool of a domain with several ("skip" -> HassMediaNext), beyond the
-# words of the tool's own name.
-TOOL_WORDS: Mapping[str, frozenset[str]] = {
-    "next": frozenset({"skip"}),
-    "previous": frozenset({"rewind"}),
-    "unpause": frozenset({"resume"}),
-    "volume": frozenset({"louder", "quieter"}),
-}
+# The learned tool/domain retrieval (training/fit_retrieval.py): a softmax regression over the
+# words of generated requests. Read once, lazily; without it every tool ranks alike.
+INDEX_PATH = Path(__file__).with_name("prompt_index.json")
+TOOL_MASS = 0.995  # tools are offered in ranked order until they cover this much probability
+MAX_TOOLS = 6  # and at most this many
+MIN_TOOLS = 2  # but at least this many (a second guess costs little, a missing tool all)
+MIN_CANDIDATES = 6  # tools are dropped from the end of the ranking while fewer entities fit
+MIN_CANDIDATES_MULTI = 3  # the same for a sentence with several actions
+DOMAIN_BONUS = 8  # entity score for a domain the sentence points at with probability 1
 
 # Words that carry no identity; kept out of matching so "turn on the light" does not match "On Air".
 STOP_WORDS = frozenset(
@@ -237,8 +225,79 @@ def words(text: str) -> frozenset[str]:
     return frozenset(out)
 
 
+@lru_cache(maxsize=16384)
 def _content_words(text: str) -> frozenset[str]:
     return words(text) - STOP_WORDS
+
+
+_DIGITS = re.compile(r"^\d+(?:[.,]\d+)?$")
+
+
+def _word_list(text: str) -> list[str]:
+    """The sentence's words in order, lower case, plural "s" dropped, numbers as ``<n>``."""
+    out = []
+    for w in _WORD.findall(text.lower()):
+        if _DIGITS.match(w):
+            w = "<n>"
+        elif len(w) > 3 and w.endswith("s") and not w.endswith("ss"):
+            w = w[:-1]
+        out.append(w)
+    return out
+
+
+def retrieval_features(text: str, previous: Turn | None = None) -> frozenset[str]:
+    """What the tool/domain retrieval reads: words, word pairs, and the previous turn's tools
+    (a follow-up such as "turn it off" is about what was just done)."""
+    ws = _word_list(text)
+    out = set(ws) | {f"{a}_{b}" for a, b in pairwise(ws)}
+    if previous is not None:
+        # The previous tool on its own and with each word: "too", "as well", "it" say that
+        # the tool is repeated; a new verb says it is not.
+        for name in {c.name for c in previous.calls}:
+            out.add(f"prev={name}")
+            out.update(f"prev={name}|{w}" for w in ws)
+    return frozenset(out)
+
+
+class Retriever:
+    """Softmax regression over ``retrieval_features``: which tools and entity domains a
+    sentence is about. Weights come from ``training/fit_retrieval.py`` (generated requests
+    only); a feature the index does not know adds nothing."""
+
+    def __init__(self, data: Mapping[str, Any]) -> None:
+        self.bias: dict[str, float] = dict(data.get("bias", {}))
+        self.weights: dict[str, dict[str, float]] = dict(data.get("weights", {}))
+
+    def _posterior(
+        self, rows: Sequence[Mapping[str, float]], prefix: str, labels: Iterable[str]
+    ) -> dict[str, float]:
+        scores = {}
+        for label in labels:
+            key = prefix + label
+            scores[label] = self.bias.get(key, -10.0) + sum(row.get(key, 0.0) for row in rows)
+        if not scores:
+            return {}
+        top = max(scores.values())
+        exp = {k: math.exp(v - top) for k, v in scores.items()}
+        z = sum(exp.values())
+        return {k: v / z for k, v in exp.items()}
+
+    def rank(
+        self, text: str, previous: Turn | None, tools: Iterable[str], domains: Iterable[str]
+    ) -> tuple[dict[str, float], dict[str, float]]:
+        """Probabilities of the given tools and domains for this sentence."""
+        feats = sorted(retrieval_features(text, previous))
+        rows = [self.weights[f] for f in feats if f in self.weights]
+        return self._posterior(rows, "t:", tools), self._posterior(rows, "d:", domains)
+
+
+@cache
+def default_retriever() -> Retriever:
+    """The shipped index (empty when the file is missing: every tool then ranks alike)."""
+    try:
+        return Retriever(json.loads(INDEX_PATH.read_text(encoding="utf-8")))
+    except (OSError, ValueError):
+        return Retriever({})
 
 
 def _sort_key(text: str) -> tuple[str, str]:
@@ -271,14 +330,59 @@ def _previous_values(previous: Turn | None, key: str) -> set[str]:
     return out
 
 
-def _score_entities(
-    home: HomeContext, text: str, satellite_area: str | None, previous: Turn | None
-) -> list[tuple[int, EntityInfo]]:
+def _near(a: str, b: str) -> bool:
+    """One edit apart (a letter dropped, added, changed or two swapped): speech-to-text and
+    typing slips ("drivweay", "mster bedroom") should still find the driveway."""
+    if a == b or abs(len(a) - len(b)) > 1:
+        return a == b
+    if len(a) == len(b):
+        diff = [i for i in range(len(a)) if a[i] != b[i]]
+        return len(diff) == 1 or (
+            len(diff) == 2 and diff[1] == diff[0] + 1 and a[diff[0]] == b[diff[1]]
+            and a[diff[1]] == b[diff[0]]
+        )  # fmt: skip
+    short, long_ = (a, b) if len(a) < len(b) else (b, a)
+    i = 0
+    while i < len(short) and short[i] == long_[i]:
+        i += 1
+    return short[i:] == long_[i + 1 :]
+
+
+def _home_words(text: str, home: HomeContext) -> frozenset[str]:
+    """The sentence's content words, plus the home's name words that a misspelt word of five
+    letters or more is one edit away from."""
     sentence = _content_words(text)
+    vocab = {
+        w
+        for names in [e.names for e in home.entities]
+        + [a.names for a in home.areas]
+        + [f.names for f in home.floors]
+        for n in names
+        for w in _content_words(n)
+    }
+    extra = {
+        v
+        for w in sentence - vocab
+        if len(w) >= 5 and not w.isdigit()
+        for v in vocab
+        if len(v) >= 5 and _near(w, v)
+    }
+    return sentence | extra
+
+
+def _score_entities(
+    home: HomeContext,
+    text: str,
+    satellite_area: str | None,
+    previous: Turn | None,
+    domain_prob: Mapping[str, float],
+    sentence: frozenset[str] | None = None,
+) -> list[tuple[int, EntityInfo]]:
+    if sentence is None:
+        sentence = _home_words(text, home)
     area_names = {a.name: a for a in home.areas}
     mentioned_areas = {a.name for a in home.areas if _mentioned(a.names, sentence)}
     mentioned_floors = {f.name for f in home.floors if _mentioned(f.names, sentence)}
-    mentioned_domains = {d for d, ws in DOMAIN_WORDS.items() if ws & sentence}
     prev_names = _previous_values(previous, "name")
     prev_areas = _previous_values(previous, "area")
     prev_domains = _previous_values(previous, "domain")
@@ -303,16 +407,18 @@ def _score_entities(
             score += 6
         if floor and floor in mentioned_floors:
             score += 4
-        if e.domain in mentioned_domains or e.device_class in sentence:
+        score += round(DOMAIN_BONUS * domain_prob.get(e.domain, 0.0))
+        if e.device_class and e.device_class in sentence:
             score += 4
         if satellite and e.area and e.area.casefold() == satellite:
             score += 2
+        # What the previous turn acted on stays in reach of "turn it off", "and the kitchen".
         if any(n.casefold() in prev_names for n in e.names):
-            score += 8
+            score += 16
         if e.area and e.area.casefold() in prev_areas:
-            score += 3
+            score += 4
         if e.domain in prev_domains:
-            score += 2
+            score += 8
         scored.append((score, e))
     scored.sort(key=lambda se: (-se[0], _sort_key(se[1].name), se[1].entity_id))
     return scored
@@ -458,8 +564,17 @@ def build_prompt(
     # The encoder sees query + <tools> + tools JSON; the JSON has to fit what is left.
     budget = max_encoder_tokens - query_tokens - 1
 
-    sentence = _content_words(text)
-    scored = _score_entities(home, text, satellite_area, previous)
+    sentence = _home_words(text, home)
+    home_domains = {e.domain for e in home.entities}
+    applicable = [
+        t
+        for t in usable
+        if (d := _tool_domains(t)) is None or d & (home_domains | _VIRTUAL_DOMAINS)
+    ]
+    tool_prob, domain_prob = default_retriever().rank(
+        text, previous, (t.name for t in applicable), home_domains
+    )
+    scored = _score_entities(home, text, satellite_area, previous, domain_prob, sentence)
     ranked = [e for _, e in scored]
     extra_areas = [a.name for a in home.areas if _mentioned(a.names, sentence)]
     if satellite_area:
@@ -470,13 +585,18 @@ def build_prompt(
 
     floors = _floor_values(home, sentence, previous)
 
+    counted: dict[str, int] = {}  # the fitting loops try the same tool sets more than once
+
     def attempt(n: int, tool_set: Sequence[ToolSchema]) -> tuple[tuple[ToolSchema, ...], int]:
         chosen = ranked[:n]
         areas = _area_values(home, chosen, extra_areas)
         built = tuple(
             t for t in (_specialise(t, chosen, areas, floors) for t in tool_set) if t is not None
         )
-        return built, count(tools_json(built))
+        text = tools_json(built)
+        if text not in counted:
+            counted[text] = count(text)
+        return built, counted[text]
 
     def largest_fit(tool_set: Sequence[ToolSchema]) -> tuple[int, tuple[ToolSchema, ...]] | None:
         hi = min(max_entities, len(ranked))
@@ -500,39 +620,58 @@ def build_prompt(
     built, used = attempt(all_n, usable)
     result: tuple[int, tuple[ToolSchema, ...]] | None = (all_n, built) if used <= budget else None
     if result is None:
-        # Too big: keep the tools the sentence points at, then as many candidates as fit.
-        # "Pointed at": entities scoring at least half the best score (the sentence's subject,
-        # not every entity that shares its room).
-        top = scored[0][0] if scored else 0
-        pointed = [e for s, e in scored if s > 0 and 2 * s >= top]
-        result = largest_fit(_focused_tools(usable, pointed, sentence))
+        # Too big: the tools the retrieval ranks highest (until they cover TOOL_MASS), then as
+        # many candidates as fit; while fewer than MIN_CANDIDATES fit, the last tool goes.
+        order, n_first = _tool_order(text, applicable, tool_prob)
+        k, mass = 0, 0.0
+        while k < min(MAX_TOOLS, len(order)) and (
+            k < max(MIN_TOOLS, n_first) or mass < TOOL_MASS
+        ):
+            mass += tool_prob.get(order[k].name, 0.0)
+            k += 1
+        # A sentence with several actions needs several tools more than many candidates: its
+        # targets are named, and named entities rank first.
+        want = min(MIN_CANDIDATES if n_first <= 1 else MIN_CANDIDATES_MULTI, all_n)
+        while k > 0 and result is None:
+            fit = largest_fit(sorted(order[:k], key=lambda t: t.name))
+            if fit is not None and (fit[0] >= want or k == 1):
+                result = fit
+            k -= 1
     if result is None:
-        # Not even those fit: the core tools only, without entities if need be.
+        # Not even one tool fits with its candidates: the core tools only, without entities
+        # if need be.
         result = largest_fit([t for t in usable if t.name in CORE_TOOLS]) or (0, ())
     n, built = result
     return Prompt(query=query, tools=built, entities=tuple(ranked[:n]))
 
 
-def _focused_tools(
-    tools: Sequence[ToolSchema], matched: Sequence[EntityInfo], sentence: frozenset[str]
-) -> list[ToolSchema]:
-    """The tools the sentence points at: core tools, tools of a matched entity's domain, tools
-    with a word of their name in the sentence ("timer", "volume", "position")."""
-    matched_domains = {e.domain for e in matched}
-    words = sentence | {tool for tool, ws in TOOL_WORDS.items() if ws & sentence}
-    out = []
-    for t in tools:
-        domains = _tool_domains(t)
-        name_words = _content_words(snake_case(t.name).replace("_", " "))
-        if t.name in CORE_TOOLS or name_words & words:
-            out.append(t)
-        elif domains is not None and domains & matched_domains:
-            # A domain with several tools (a media player has five, ~470 tokens): only those
-            # the sentence names, or none, so that the window keeps room for the entities.
-            siblings = [u for u in tools if _tool_domains(u) == domains]
-            if len(siblings) <= 2:
-                out.append(t)
-    return out
+_CLAUSE = re.compile(r",|;|\b(?:and|then|also|but|plus)\b", re.IGNORECASE)
+
+
+def _tool_order(
+    text: str,
+    tools: Sequence[ToolSchema],
+    tool_prob: Mapping[str, float],
+) -> tuple[list[ToolSchema], int]:
+    """Tools in the order they are offered: the best tool of each clause of a sentence with
+    several actions ("turn on the fan and close the blinds"), then the whole sentence's ranking
+    (which reads the previous turn's tools too: "and the kitchen too" repeats them); and how
+    many came first by clause."""
+    names = [t.name for t in tools]
+    first: list[str] = []
+    clauses = [c for c in _CLAUSE.split(text) if len(_word_list(c)) >= 2]
+    if len(clauses) > 1:
+        retriever = default_retriever()
+        for clause in clauses:
+            probs, _ = retriever.rank(clause, None, names, ())
+            if probs:
+                first.append(max(sorted(probs), key=lambda n: probs[n]))
+    rank = {name: i for i, name in enumerate(n for n in dict.fromkeys(first) if n in names)}
+    order = sorted(
+        tools,
+        key=lambda t: (rank.get(t.name, len(rank)), -tool_prob.get(t.name, 0.0), t.name),
+    )
+    return order, len(rank)
 
 
 def tool_catalogue_json(tools: Sequence[ToolSchema]) -> str:
