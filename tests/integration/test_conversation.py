@@ -175,7 +175,7 @@ async def test_unexposed_entity_untouched(hass: HomeAssistant, home: dict) -> No
 async def test_invalid_model_output(
     hass: HomeAssistant, home: dict, calls: list[ToolCall], expect: str
 ) -> None:
-    sentence = "kitchen light brightness and living room blinds position"
+    sentence = "set the position of the living room blinds"
     engine = ScriptedEngine({sentence: calls})
     entry = await async_setup_needle(hass, engine)
     before = home_states(hass)
