@@ -37,6 +37,7 @@ from typing import Any
 from .const import (
     MIN_ASK_CONFIDENCE,
     MIN_CALL_CONFIDENCE,
+    MIN_DIRECTION_PROBABILITY,
     STEP_TOOL,
     TURN_MEMORY_MAX_CONVERSATIONS,
     TURN_MEMORY_TTL_S,
@@ -49,6 +50,7 @@ from .prompt import (
     EntityInfo,
     HomeContext,
     Turn,
+    default_retriever,
     words,
 )
 
@@ -635,6 +637,25 @@ def _contradicts(call: ToolCall, text: str, said: frozenset[str]) -> Held | None
     return None
 
 
+_OPPOSITE = {"HassTurnOn": "HassTurnOff", "HassTurnOff": "HassTurnOn"}
+
+
+def _direction_not_said(call: ToolCall, text: str, previous: Turn | None) -> Held | None:
+    """On or off, open or closed: a second opinion from the prompt builder's word-level
+    retrieval (``prompt.Retriever``, fitted on generated requests), which knows which words say
+    which direction. The model, on a verb its training data never had, turns things on as
+    readily as off; when the sentence's words point the other way, the call is not run. Words
+    that point neither way leave it to the model; no index, no opinion."""
+    opposite = _OPPOSITE.get(call.name)
+    if opposite is None:
+        return None
+    prob = default_retriever().rank(text, previous, (call.name, opposite), ())[0]
+    if not prob or prob[call.name] >= MIN_DIRECTION_PROBABILITY:
+        return None
+    verb = "on" if call.name == "HassTurnOn" else "off"
+    return Held(call, f"I was not sure you wanted it {verb}", UNGROUNDED)
+
+
 def _unused_number(calls: Sequence[ToolCall], text: str) -> str | None:
     """A percentage or temperature the sentence says that no call uses: acting without it
     ("studio to 15 %" -> turn the lights on) would not be what was asked."""
@@ -797,6 +818,7 @@ def decide_parts(
                 asked
                 or _check_numbers(call, by_name.get(call.name), said)
                 or _contradicts(call, clause, said_words)
+                or _direction_not_said(call, clause, previous)
                 or (None if kind_checked else check_kind(call, home, named, tool_domains))
             )
             if problem is None and unused is not None:

@@ -400,3 +400,27 @@ def test_questions_are_read_only_and_not_asked_back() -> None:
     assert decide("turn on the lights", [on], [0.9], tools, HOME).kind == ASK
     # and a question is still below the confidence threshold like any call
     assert decide("which lights are on?", [which], [0.1], tools, HOME).act == []
+
+
+def test_on_or_off_needs_words_that_say_so(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The retrieval's word-level second opinion on the direction: the words must point the
+    way the call goes (an index fitted on "switch ... on" / "switch ... off")."""
+    from custom_components.needle import policy
+    from custom_components.needle.prompt import Retriever
+
+    index = Retriever(
+        {
+            "bias": {"t:HassTurnOn": 0.0, "t:HassTurnOff": 0.0},
+            "weights": {"on": {"t:HassTurnOn": 3.0}, "out": {"t:HassTurnOff": 3.0}},
+        }
+    )
+    monkeypatch.setattr(policy, "default_retriever", lambda: index)
+    off = ToolCall("HassTurnOff", {"name": "Desk Lamp"})
+    assert judge("put the desk lamp out", off).act == [off]
+    d = judge("put the desk lamp out", on("Desk Lamp"))  # the words say off
+    assert d.act == [] and [h.kind for h in d.held] == [UNGROUNDED]
+    # words that say neither way: left to the model (and its confidence)
+    assert judge("zap the desk lamp", on("Desk Lamp")).act == [on("Desk Lamp")]
+    # no index: no opinion
+    monkeypatch.setattr(policy, "default_retriever", lambda: Retriever({}))
+    assert judge("put the desk lamp out", on("Desk Lamp")).act == [on("Desk Lamp")]
