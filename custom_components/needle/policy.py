@@ -652,8 +652,7 @@ def _direction_not_said(call: ToolCall, text: str, previous: Turn | None) -> Hel
     prob = default_retriever().rank(text, previous, (call.name, opposite), ())[0]
     if not prob or prob[call.name] >= MIN_DIRECTION_PROBABILITY:
         return None
-    verb = "on" if call.name == "HassTurnOn" else "off"
-    return Held(call, f"I was not sure you wanted it {verb}", UNGROUNDED)
+    return Held(call, f"I was not sure you wanted me to {_describe(call)}", UNGROUNDED)
 
 
 def _unused_number(calls: Sequence[ToolCall], text: str) -> str | None:
