@@ -561,6 +561,14 @@ def _open_target(
     else:
         context_areas = _area_names(home, _previous(previous, "area"))
     if name := args.get("name"):
+        # a room the model added to a device's name must come from somewhere: the sentence,
+        # the satellite or the turn before ("upstairs bathroom light off" is not the Light of
+        # the Shared Lounge)
+        if (area := args.get("area")) and _canonical_area(home, str(area)).casefold() not in {
+            a.casefold()
+            for a in said_areas | context_areas | _area_names(home, _previous(previous, "area"))
+        }:
+            return Held(call, "I did not catch which room you mean", UNGROUNDED)
         if _named_entity_is_said(call, home, sentence) or str(name).casefold() in _previous(
             previous, "name"
         ):

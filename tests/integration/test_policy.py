@@ -296,6 +296,17 @@ def test_a_timer_is_not_music_and_music_is_not_a_timer() -> None:
     assert judge("set a timer for ten minutes").kind == "nothing"  # no "there is no timer"
 
 
+def test_a_room_added_to_a_named_device_must_come_from_somewhere() -> None:
+    call = ToolCall("HassTurnOff", {"name": "Desk Lamp", "area": "Kitchen"})
+    d = judge("desk lamp off please", call)
+    assert d.act == [] and [h.kind for h in d.held] == [UNGROUNDED]
+    for text, kw in (
+        ("kitchen desk lamp off please", {}),  # said
+        ("desk lamp off please", {"satellite_area": "Kitchen"}),  # where the user is
+    ):
+        assert judge(text, call, **kw).act == [call], text
+
+
 def test_a_group_call_is_not_run_when_the_sentence_leaves_one_out() -> None:
     group = ToolCall("HassTurnOff", {"area": "Office", "domain": ["light"]})
     for text in (
