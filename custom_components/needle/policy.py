@@ -776,6 +776,12 @@ def decide_parts(
     act: list[ToolCall] = []
     held: list[Held] = []
     questions: list[Pending] = []
+    # "and in the bedroom?" after "are the lights on in the kitchen": still a question
+    asked_before = (
+        previous is not None
+        and bool(previous.calls)
+        and all(c.name in READ_ONLY_TOOLS for c in previous.calls)
+    )
     i = -1
     for part, negation in zip(parts, negations, strict=True):
         if negation:  # refused alone: the other clauses still run
@@ -800,10 +806,6 @@ def decide_parts(
         said_words = words(clause)
         is_question = asks(clause)
         except_one = bool(_EXCEPT.search(clause.replace("’", "'")))
-        # "and in the bedroom?" after "are the lights on in the kitchen": still a question
-        asked_before = bool(previous and previous.calls) and all(
-            c.name in READ_ONLY_TOOLS for c in previous.calls  # type: ignore[union-attr]
-        )
         unused = _unused_number(part.calls, clause)
         for j, call in enumerate(part.calls):
             i += 1
