@@ -55,6 +55,7 @@ from .policy import (
     CONFIRM,
     LOW_CONFIDENCE,
     NEGATED_KIND,
+    NOT_ASKED,
     NOTHING,
     UNSURE,
     Decision,
@@ -126,7 +127,9 @@ class TurnMemory:
 
 def handover_wanted(decision: Decision) -> bool:
     """Only "not sure" and "nothing understood" go to another agent: no call at all, or every
-    held call held for low confidence alone (refused as unsure, or a confirmation to ask).
+    held call held for low confidence alone (refused as unsure, or a confirmation to ask) or
+    a state read for a sentence that asked nothing ("order a pizza": the model did not
+    understand; a larger model may).
     A negated request, a wrong kind of device, a value not said or out of range, an open
     target (a question) or a partial answer is the policy's own refusal and stays Needle's."""
     if decision.act or (decision.pending is not None and decision.kind != CONFIRM):
@@ -134,7 +137,7 @@ def handover_wanted(decision: Decision) -> bool:
     if decision.kind == NOTHING:
         return not decision.held
     return decision.kind in (UNSURE, CONFIRM) and all(
-        h.kind == LOW_CONFIDENCE for h in decision.held
+        h.kind in (LOW_CONFIDENCE, NOT_ASKED) for h in decision.held
     )
 
 

@@ -38,6 +38,7 @@ from custom_components.needle.policy import (
     CONFIRM,
     LOW_CONFIDENCE,
     NEGATED,
+    NOT_ASKED,
     NOT_SURE,
     NOTHING,
     UNSURE,
@@ -256,6 +257,8 @@ def test_which_decisions_are_handed_over() -> None:
     assert handover_wanted(Decision(UNSURE, held=[low], speech=NOT_SURE))
     pending = Pending("x", (call,), 0, "")
     assert handover_wanted(Decision(CONFIRM, held=[low], pending=pending))
+    read = Held(ToolCall("HassGetState", {"name": "Kitchen Light"}), "no question", NOT_ASKED)
+    assert handover_wanted(Decision(UNSURE, held=[read], speech=NOT_SURE))  # "order a pizza"
     wrong = Held(call, "wrong device", WRONG_DEVICE)
     assert not handover_wanted(Decision(UNSURE, held=[low, wrong]))
     assert not handover_wanted(Decision(ASK, held=[low], pending=pending))
