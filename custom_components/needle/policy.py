@@ -225,6 +225,18 @@ def asks(text: str) -> bool:
     )
 
 
+_LEAD_INS = frozenset({"please", "can", "could", "would", "will", "you", "now", "and", "then",
+                       "ok", "okay", "so", "just", "also"})  # fmt: skip
+
+
+def _commands(text: str) -> bool:
+    """Whether the sentence starts with a command verb after a few polite words ("now turn
+    off the hall light"): then it is no follow-up question, whatever the turn before was."""
+    toks = _TOKEN.findall(text.lower().replace("’", "'"))
+    first = next((t for t in toks if t not in _LEAD_INS), "")
+    return first in _COMMAND_VERBS
+
+
 def said_numbers(text: str) -> set[float]:
     """The numbers the sentence says, in digits or words, with the values they stand for:
     "half" 50 (and 30 minutes of an hour), "a quarter" 25, "max"/"full" 100, "min" 0,
@@ -819,7 +831,9 @@ def decide_parts(
             if is_question and not read_only:
                 asked = Held(call, "that sounded like a question, and a question changes nothing",
                              ASKED)  # fmt: skip
-            elif call.name == "HassGetState" and not (is_question or asked_before):
+            elif call.name == "HassGetState" and not (
+                is_question or (asked_before and not _commands(clause))
+            ):
                 asked = Held(call, "I did not hear a question", NOT_ASKED)
             elif except_one and not read_only and not call.arguments.get("name"):
                 asked = Held(call, "I cannot leave one device out of a group yet", EXCEPTION)

@@ -134,6 +134,11 @@ def test_a_question_changes_nothing() -> None:
     assert [h.kind for h in d.held] == [NOT_ASKED]
     d = judge("tell me which blinds are open", read)
     assert d.kind == ACT
+    # after a question a fragment is still one ("and the office ones?"), a command is not
+    asked = Turn("are the kitchen blinds open", (read,))
+    assert judge("and the office ones", read, previous=asked).act == [read]
+    d = judge("now close the office blinds", read, previous=asked)
+    assert d.act == [] and [h.kind for h in d.held] == [NOT_ASKED]
 
 
 def test_negated_requests_act_on_nothing() -> None:
