@@ -220,7 +220,11 @@ def validate_scored(
 
 
 def _done_text(call: ToolCall, success: list[dict[str, Any]]) -> str:
-    names = [str(s.get("name") or s.get("id")) for s in success if s.get("name") or s.get("id")]
+    # HA lists the area it matched beside the devices: "Closed Living Room Blinds", not
+    # "Closed Living Room and Living Room Blinds"; the area alone when it names no device
+    entities = [s for s in success if s.get("type") == "entity"]
+    named = entities or success
+    names = [str(s.get("name") or s.get("id")) for s in named if s.get("name") or s.get("id")]
     joined = _join(names) if names else _target(call.arguments)
     domains = {str(s.get("id", "")).split(".")[0] for s in success if s.get("type") == "entity"}
     template = _DONE.get(call.name, "Done: {names}")

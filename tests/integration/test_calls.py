@@ -89,6 +89,12 @@ def test_outcome_wording():
     assert out == CallOutcome(
         lock, ok=True, speech="Unlocked Front Door", targets=("lock.front_door",)
     )
+    blinds = ToolCall("HassTurnOff", {"area": "Living Room", "domain": ["cover"]})
+    area = {"name": "Living Room", "type": "area", "id": "living_room"}
+    entity = {"name": "Living Room Blinds", "type": "entity", "id": "cover.living_room_blinds"}
+    out = outcome_from_result(blinds, _result([area, entity]))
+    assert out.speech == "Closed Living Room Blinds"  # the devices, not the area beside them
+    assert outcome_from_result(blinds, _result([area])).speech.endswith("Living Room")
     add = ToolCall("HassListAddItem", {"item": "milk", "name": "Shopping"})
     out = outcome_from_result(
         add, _result([{"name": "Shopping", "type": "entity", "id": "todo.shopping"}])
