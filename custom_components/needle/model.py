@@ -32,7 +32,7 @@ from .const import (
     SOURCE_BUILTIN,
 )
 from .engine.schema import ToolParam, ToolSchema
-from .prompt import EntityInfo, HomeContext, build_prompt
+from .prompt import EntityInfo, HomeContext, build_prompt, default_retriever
 
 if TYPE_CHECKING:
     from homeassistant.config_entries import ConfigEntry
@@ -344,6 +344,9 @@ async def async_setup_model(hass: HomeAssistant, entry: ConfigEntry) -> NeedleDa
     bundle_dir = bundle_dir_for(dict(entry.data))
     await async_ensure_onnxruntime(hass)
     started = time.monotonic()
+    # the prompt builder's retrieval index (a few MB of JSON) is read here, in the executor,
+    # once: the policy asks it too, on the event loop, and must never be the first to read it
+    await hass.async_add_executor_job(default_retriever)
     try:
         engine = await hass.async_add_executor_job(load_engine, bundle_dir)
     except ModelNotFound as err:
