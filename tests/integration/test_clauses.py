@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from custom_components.needle.clauses import COMMAND_VERBS, MAX_CLAUSES, Clause, plan, split
-from custom_components.needle.engine.schema import ToolCall, ToolParam, ToolSchema
+from custom_components.needle.engine.schema import ToolCall
 from custom_components.needle.policy import (
     ACT,
     NEGATED_KIND,
@@ -18,6 +18,8 @@ from custom_components.needle.policy import (
     decide_parts,
 )
 from custom_components.needle.prompt import AreaInfo, EntityInfo, FloorInfo, HomeContext
+
+from .test_policy import TOOLS, on  # the same tool schemas and call helper as the policy's tests
 
 HOME = HomeContext(
     entities=(
@@ -193,20 +195,6 @@ def test_one_verb_over_a_list_of_the_home_s_names_is_one_clause_each() -> None:
     text = "dim the desk lamp and the hall spots, open the study shutter and close the hall " \
         "shutter and the study shutter"
     assert len(plan(text, HOME)) == 3
-
-
-TARGET = (ToolParam("name"), ToolParam("area"), ToolParam("domain", "array"))
-TOOLS = (
-    ToolSchema("HassTurnOn", "", TARGET),
-    ToolSchema("HassTurnOff", "", TARGET),
-    ToolSchema(
-        "HassLightSet", "", (*TARGET, ToolParam("brightness", "integer", minimum=0, maximum=100))
-    ),
-)
-
-
-def on(name: str) -> ToolCall:
-    return ToolCall("HassTurnOn", {"name": name})
 
 
 def test_a_negated_clause_refuses_only_its_own_calls() -> None:
