@@ -186,7 +186,8 @@ def negated(text: str) -> bool:
 # How an English question starts: an interrogative word or an inverted auxiliary ("is the door
 # locked", "did I leave ...", "have we ..."), or "any" as spoken questions drop the auxiliary
 # ("any lights on upstairs?"), or a request to look something up ("can you check
-# if ...", "tell me whether ..."). Not "when" ("when it gets dark, switch on ..." is a command)
+# if ...", "tell me whether ...", or a reporting verb: "count the fans that are running",
+# "list the open windows"). Not "when" ("when it gets dark, switch on ..." is a command)
 # nor the suggestions "what about the kitchen" / "how about" / "why don't you", which ask for
 # an action.
 _QUESTION_WORDS = frozenset(
@@ -202,7 +203,7 @@ _NOT_ASKING = re.compile(
 _LOOK_UP = re.compile(
     r"^(?:(?:can|could|would|will)\s+you\s+(?:please\s+)?|please\s+)?"
     r"(?:(?:check|see|find\s+out|let\s+me\s+know|look)\s+(?:if|whether|what|which|how|who|where"
-    r"|is|are)|(?:tell|show|give)\s+me)\b",
+    r"|is|are)|(?:tell|show|give)\s+me|count|list|enumerate)\b",
     re.IGNORECASE,
 )
 _POLITE_REQUEST = re.compile(r"^(?:can|could|would|will)\s+(?:you|we|i)\b", re.IGNORECASE)

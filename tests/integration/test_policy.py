@@ -104,6 +104,8 @@ def test_negation_governs_a_command(text: str, expect: bool) -> None:
         ("can you check if the blinds are shut", True),
         ("tell me whether the tv is on", True),
         ("office fan, still running?", True),
+        ("count the fans spinning in the loft", True),
+        ("please list every window that is open", True),
         ("could you turn on the desk lamp?", False),
         ("turn on the desk lamp?", False),
         ("make it warmer?", False),
