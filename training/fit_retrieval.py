@@ -4,7 +4,8 @@ The prompt builder must choose, before the model runs, which of HA's tools and w
 home's entities go into a 320-token window. A hand-written keyword list per tool missed every
 phrasing it did not foresee ("stop the vacuum" never saw the return-to-base tool), so the choice
 is learned instead: a softmax regression over the sentence's words and word pairs (and the
-previous turn's tools) that ranks tools and entity domains (two heads, one weight table). It is
+previous turn's tools) that ranks tools, entity domains and device classes (three heads, one
+weight table: "are any devices plugged in" is about binary sensors of class plug). It is
 fitted on the generator's labelled requests (templates, rules, follow-ups: never an evaluation
 sentence) and stored as sparse weights in ``custom_components/needle/prompt_index.json``, which
 ``prompt.py`` reads (pure Python there; numpy only here).
@@ -22,67 +23,80 @@ from pathlib import Path
 
 import numpy as np
 
-from custom_components.needle.prompt import INDEX_PATH, TOOL_DOMAINS, retrieval_features
+from custom_components.needle.prompt import (
+    INDEX_PATH,
+    NO_CLASS,
+    TOOL_DOMAINS,
+    retrieval_features,
+)
 
 from .generate import Generator, Raw
 
 MIN_COUNT = 3  # features seen fewer times say nothing reliable and bloat the file
 KEEP = 0.02  # weights smaller than this are left out of the file
+HEADS = ("t:", "d:", "c:")  # tools, entity domains, device classes (prompt.Retriever)
 
 
-def labels(raw: Raw) -> tuple[set[str], set[str]]:
-    """The tools and the entity domains a request's calls use."""
+def labels(raw: Raw) -> tuple[set[str], set[str], set[str]]:
+    """The tools, the entity domains and the device classes (``domain.class``, or
+    ``NO_CLASS``) a request's calls use."""
     tools = {c.name for c in raw.calls}
     domains: set[str] = set()
+    classes: set[str] = set()
     by_name = {n: e for e in raw.home.entities for n in e.names}
     for c in raw.calls:
         args = c.arguments
+        named = by_name.get(args["name"]) if isinstance(args.get("name"), str) else None
         if isinstance(args.get("domain"), list):
             domains.update(str(d) for d in args["domain"])
-        elif isinstance(args.get("name"), str) and args["name"] in by_name:
-            domains.add(by_name[args["name"]].domain)
+        elif named is not None:
+            domains.add(named.domain)
         elif c.name in TOOL_DOMAINS and len(TOOL_DOMAINS[c.name]) == 1:
             domains.update(TOOL_DOMAINS[c.name])
-    return tools, domains
+        if isinstance(args.get("device_class"), list) and isinstance(args.get("domain"), list):
+            classes.update(f"{d}.{k}" for d in args["domain"] for k in args["device_class"])
+        elif named is not None and named.device_class:
+            classes.add(f"{named.domain}.{named.device_class}")
+    return tools, domains, classes or {NO_CLASS}
 
 
 def fit(
-    docs: list[tuple[list[str], set[str], set[str]]],
+    docs: list[tuple[list[str], set[str], set[str], set[str]]],
     *,
     epochs: int,
     lr: float,
     l2: float,
     seed: int,
 ) -> tuple[list[str], list[str], np.ndarray, np.ndarray]:
-    """SGD on the cross-entropy of both heads (targets spread evenly over a request's tools and
-    over its domains). Returns features, labels, weights (features x labels) and biases."""
-    counts: Counter[str] = Counter(f for feats, _, _ in docs for f in feats)
+    """SGD on the cross-entropy of the three heads (targets spread evenly over a request's
+    tools, its domains and its classes). Returns features, labels, weights (features x labels)
+    and biases."""
+    counts: Counter[str] = Counter(f for feats, *_ in docs for f in feats)
     features = sorted(f for f, n in counts.items() if n >= MIN_COUNT)
     index = {f: i for i, f in enumerate(features)}
     labels = sorted(
-        {"t:" + t for _, ts, _ in docs for t in ts} | {"d:" + d for *_, ds in docs for d in ds}
+        {p + x for _, *sets in docs for p, xs in zip(HEADS, sets, strict=True) for x in xs}
     )
     lab = {name: i for i, name in enumerate(labels)}
-    heads = [np.array([name.startswith(p) for name in labels]) for p in ("t:", "d:")]
+    heads = [np.array([name.startswith(p) for name in labels]) for p in HEADS]
     w = np.zeros((len(features), len(labels)), dtype=np.float32)
     b = np.zeros(len(labels), dtype=np.float32)
     rows = [
         (
             np.array([index[f] for f in feats if f in index], dtype=np.int64),
-            [lab["t:" + t] for t in ts],
-            [lab["d:" + d] for d in ds],
+            [[lab[p + x] for x in xs] for p, xs in zip(HEADS, sets, strict=True)],
         )
-        for feats, ts, ds in docs
+        for feats, *sets in docs
     ]
     rng = np.random.default_rng(seed)
     for epoch in range(epochs):
         rate = lr * (1 - epoch / epochs)
         loss = 0.0
         for j in rng.permutation(len(rows)):
-            idx, ts, ds = rows[j]
+            idx, targets_per_head = rows[j]
             score = b + w[idx].sum(axis=0)
             grad = np.zeros(len(labels), dtype=np.float32)
-            for head, targets in zip(heads, (ts, ds), strict=True):
+            for head, targets in zip(heads, targets_per_head, strict=True):
                 if not targets:
                     continue
                 z = np.where(head, score, -np.inf)
@@ -99,6 +113,23 @@ def fit(
     return features, labels, w, b
 
 
+def merge(base: dict, new: dict, keep: tuple[str, ...]) -> dict:
+    """``new`` with the labels of the heads ``keep`` taken from ``base``: the heads share no
+    parameter, so this is the same as fitting the other heads alone."""
+
+    def pick(old: dict[str, float], fresh: dict[str, float]) -> dict[str, float]:
+        row = {k: v for k, v in fresh.items() if not k.startswith(keep)}
+        row.update((k, v) for k, v in old.items() if k.startswith(keep))
+        return row
+
+    weights = {
+        f: row
+        for f in sorted(set(base["weights"]) | set(new["weights"]))
+        if (row := pick(base["weights"].get(f, {}), new["weights"].get(f, {})))
+    }
+    return {**new, "bias": pick(base["bias"], new["bias"]), "weights": weights}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=40000)
@@ -112,15 +143,23 @@ def main() -> None:
         action="store_true",
         help="without the query tools (the integration offers them: the shipped index has them)",
     )
+    parser.add_argument(
+        "--keep",
+        nargs="*",
+        default=[],
+        metavar="HEAD",
+        help="heads (t: d: c:) to take from the index already at --out instead of this fit: "
+        "the shipped index keeps the t: and d: heads the shipped model and the policy's "
+        "MIN_DIRECTION_PROBABILITY were measured with (--keep t: d:)",
+    )
     args = parser.parse_args()
     gen = Generator(None, args.seed, questions=not args.no_questions)
-    docs: list[tuple[list[str], set[str], set[str]]] = []
+    docs: list[tuple[list[str], set[str], set[str], set[str]]] = []
     while len(docs) < args.n:
         raw = gen.raw()
         if raw is None or not raw.calls:
             continue
-        tools, domains = labels(raw)
-        docs.append((sorted(retrieval_features(raw.text, raw.previous)), tools, domains))
+        docs.append((sorted(retrieval_features(raw.text, raw.previous)), *labels(raw)))
         if len(docs) % 10000 == 0:
             print(f"{len(docs)} requests", file=sys.stderr)
     features, names, w, b = fit(docs, epochs=args.epochs, lr=args.lr, l2=args.l2, seed=args.seed)
@@ -130,16 +169,23 @@ def main() -> None:
         if kept:
             weights[f] = kept
     index = {
-        "about": "softmax-regression weights for prompt.py's tool/domain retrieval; "
+        "about": "softmax-regression weights for prompt.py's tool/domain/class retrieval; "
         f"training/fit_retrieval.py --n {args.n} --seed {args.seed} --epochs {args.epochs}"
         + (" --no-questions" if args.no_questions else ""),
         "bias": {n: round(float(v), 3) for n, v in zip(names, b, strict=True)},
         "weights": weights,
     }
+    if args.keep:
+        index = merge(json.loads(args.out.read_text(encoding="utf-8")), index, tuple(args.keep))
+        index["about"] += " (heads " + " ".join(args.keep) + " kept from the index before)"
     args.out.write_text(json.dumps(index, separators=(",", ":"), ensure_ascii=False) + "\n")
     print(
         json.dumps(
-            {"requests": len(docs), "features": len(weights), "bytes": args.out.stat().st_size}
+            {
+                "requests": len(docs),
+                "features": len(weights),
+                "bytes": args.out.stat().st_size,
+            }
         )
     )
 

@@ -149,6 +149,9 @@ BINARY_NAMES: dict[str, tuple[str, ...]] = {
 PEOPLE = ("Anna", "Ben", "Chris", "Dana", "Eli", "Fatima", "George", "Hana", "Mum", "Dad")
 
 
+SENSOR_RICH_SHARE = 0.4  # homes that get many sensors of many classes (augment_home)
+
+
 def augment_home(rng: random.Random, home: HomeContext) -> HomeContext:
     """The home plus a few sensors, binary sensors and people of random classes, so that every
     device class HA's templates ask about occurs somewhere in the data."""
@@ -167,11 +170,15 @@ def augment_home(rng: random.Random, home: HomeContext) -> HomeContext:
         ids.add(entity_id)
         extra.append(EntityInfo(entity_id, name, domain, (), area, None, dc, state))
 
-    for _ in range(rng.randint(1, 4)):
+    # Real installations carry many sensors (a motion, door and battery sensor per room, a
+    # phone with six of them): in such a home "are any devices plugged in" must be told from
+    # a dozen classes by its words, which a home with two binary sensors never teaches.
+    rich = rng.random() < SENSOR_RICH_SHARE
+    for _ in range(rng.randint(4, 12) if rich else rng.randint(1, 4)):
         dc = rng.choice(sorted(SENSOR_NAMES))
         area = rng.choice(home.areas).name if rng.random() < 0.8 else None
         add("sensor", dc, rng.choice(SENSOR_NAMES[dc]), area, str(rng.randint(0, 400)))
-    for _ in range(rng.randint(1, 4)):
+    for _ in range(rng.randint(6, 18) if rich else rng.randint(1, 4)):
         dc = rng.choice(sorted(BINARY_NAMES))
         area = rng.choice(home.areas).name if rng.random() < 0.8 else None
         add("binary_sensor", dc, rng.choice(BINARY_NAMES[dc]), area, rng.choice(("on", "off")))

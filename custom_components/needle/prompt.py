@@ -37,7 +37,8 @@ empty (unless HA requires it, then the tool is dropped). Enums are sorted case-i
 
 Candidates (when a home exposes more than fits): entities are scored against the words of the
 sentence (name or alias, area, floor; a misspelt word one edit from a home's word counts), the
-domains a learned retrieval reads in the sentence, the previous turn (entities, areas and domains
+domains and device classes a learned retrieval reads in the sentence ("plugged in" points at
+binary sensors of class plug, in a home with a dozen classes), the previous turn (entities, areas and domains
 it named) and the satellite's area, sorted by score then name. When all tools with all
 candidates (up to ``max_entities``) do not fit ``max_encoder_tokens``, the tools are chosen by
 that retrieval rather than by keyword lists: a softmax regression over the sentence's words and
@@ -129,6 +130,8 @@ MIN_TOOLS = 2  # but at least this many (a second guess costs little, a missing 
 MIN_CANDIDATES = 6  # tools are dropped from the end of the ranking while fewer entities fit
 MIN_CANDIDATES_MULTI = 3  # the same for a sentence with several actions
 DOMAIN_BONUS = 8  # entity score for a domain the sentence points at with probability 1
+CLASS_BONUS = 8  # the same for a device class ("plugged in": binary_sensor.plug)
+NO_CLASS = "-"  # the class head's label for a sentence about no device class
 
 # Words that carry no identity; kept out of matching so "turn on the light" does not match "On Air".
 STOP_WORDS = frozenset(
@@ -260,8 +263,8 @@ def retrieval_features(text: str, previous: Turn | None = None) -> frozenset[str
 
 
 class Retriever:
-    """Softmax regression over ``retrieval_features``: which tools and entity domains a
-    sentence is about. Weights come from ``training/fit_retrieval.py`` (generated requests
+    """Softmax regression over ``retrieval_features``: which tools, entity domains and device
+    classes (``domain.class``) a sentence is about. Weights come from ``training/fit_retrieval.py`` (generated requests
     only); a feature the index does not know adds nothing."""
 
     def __init__(self, data: Mapping[str, Any]) -> None:
@@ -289,6 +292,17 @@ class Retriever:
         feats = sorted(retrieval_features(text, previous))
         rows = [self.weights[f] for f in feats if f in self.weights]
         return self._posterior(rows, "t:", tools), self._posterior(rows, "d:", domains)
+
+    def classes(
+        self, text: str, previous: Turn | None, classes: Iterable[str]
+    ) -> dict[str, float]:
+        """Probabilities of the given ``domain.class`` labels (and ``NO_CLASS``): a state word
+        ("plugged in", "wet", "running") points at a class that the sentence never names."""
+        feats = sorted(retrieval_features(text, previous))
+        rows = [self.weights[f] for f in feats if f in self.weights]
+        probs = self._posterior(rows, "c:", {*classes, NO_CLASS})
+        probs.pop(NO_CLASS, None)
+        return probs
 
 
 @cache
@@ -376,6 +390,7 @@ def _score_entities(
     satellite_area: str | None,
     previous: Turn | None,
     domain_prob: Mapping[str, float],
+    class_prob: Mapping[str, float],
     sentence: frozenset[str] | None = None,
 ) -> list[tuple[int, EntityInfo]]:
     if sentence is None:
@@ -408,8 +423,9 @@ def _score_entities(
         if floor and floor in mentioned_floors:
             score += 4
         score += round(DOMAIN_BONUS * domain_prob.get(e.domain, 0.0))
-        if e.device_class and e.device_class in sentence:
-            score += 4
+        if e.device_class:
+            score += 4 if e.device_class in sentence else 0
+            score += round(CLASS_BONUS * class_prob.get(f"{e.domain}.{e.device_class}", 0.0))
         if satellite and e.area and e.area.casefold() == satellite:
             score += 2
         # What the previous turn acted on stays in reach of "turn it off", "and the kitchen".
@@ -574,7 +590,12 @@ def build_prompt(
     tool_prob, domain_prob = default_retriever().rank(
         text, previous, (t.name for t in applicable), home_domains
     )
-    scored = _score_entities(home, text, satellite_area, previous, domain_prob, sentence)
+    class_prob = default_retriever().classes(
+        text, previous, {f"{e.domain}.{e.device_class}" for e in home.entities if e.device_class}
+    )
+    scored = _score_entities(
+        home, text, satellite_area, previous, domain_prob, class_prob, sentence
+    )
     ranked = [e for _, e in scored]
     extra_areas = [a.name for a in home.areas if _mentioned(a.names, sentence)]
     if satellite_area:

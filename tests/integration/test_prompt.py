@@ -394,3 +394,32 @@ def test_retrieval_features_and_fallback():
     # An empty index ranks every tool alike (no crash, no preference).
     tools, domains = Retriever({}).rank("stop the vacuum", None, ["A", "B"], ["light"])
     assert tools == {"A": 0.5, "B": 0.5} and domains == {"light": 1.0}
+
+
+def test_state_words_bring_their_device_class_into_the_window():
+    """A home with many binary sensors: "plugged in" names no sensor and no class, yet the
+    class head of the learned retrieval puts a plug sensor among the candidates."""
+    classes = ["motion", "door", "window", "battery", "connectivity", "occupancy", "smoke",
+               "moisture", "presence", "problem", "running", "sound", "vibration", "opening"]  # fmt: skip
+    rooms = ["Kitchen", "Hall", "Office", "Garage", "Bedroom", "Bathroom", "Attic", "Porch"]
+    ents = [
+        EntityInfo(
+            f"binary_sensor.{r.lower()}_{c}", f"{r} {c.title()}", "binary_sensor", area=r,
+            device_class=c,
+        )
+        for r in rooms
+        for c in classes
+    ]
+    ents.append(
+        EntityInfo("binary_sensor.phone_plug", "Phone", "binary_sensor", device_class="plug")
+    )
+    home = HomeContext(entities=tuple(ents), areas=tuple(AreaInfo(r) for r in rooms))
+    p = build_prompt("are any devices plugged in?", home, HA_TOOLS, max_entities=24)
+    assert "binary_sensor.phone_plug" in [e.entity_id for e in p.entities]
+    motion = [e for e in p.entities if e.device_class == "motion"]
+    assert len(motion) < len(rooms)  # the other classes do not crowd it out, nor fill the window
+    from custom_components.needle.prompt import Retriever
+
+    assert Retriever({}).classes("is it wet", None, ["binary_sensor.moisture"]) == {
+        "binary_sensor.moisture": 0.5  # against "no class": an empty index knows nothing
+    }
