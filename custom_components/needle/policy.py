@@ -143,8 +143,11 @@ _TIMER_EXTRA = {
     "HassTimerStatus": frozenset({"time", "left"}),
 }
 _SAID_ON = re.compile(r"\b(?:turn|switch|power|flip|put)\s+on\b|\bon\s*[.!?]?\s*$", re.IGNORECASE)
+_NEGATIVE_SIGN = re.compile(r"(?<![\w.])[-\u2212](?=\d)")  # "-5", "−5": not "2-5", "x-5"
 _UNIT_NUMBER = re.compile(
-    r"\d+(?:[.,]\d+)?\s*(?:%|percent|degrees?|°)|\bto\s+\d+(?:[.,]\d+)?\b", re.IGNORECASE
+    r"\d+(?:[.,]\d+)?\s*(?:%|percent|degrees?|°)|\bto\s+\d+(?:[.,]\d+)?\b"
+    r"|\bhalf(?:[\s-]?way)?\b(?!\s+(?:an?\s+)?(?:hour|minute|second)s?\b)",  # not a duration
+    re.IGNORECASE,
 )
 
 _YES = frozenset({"yes", "yeah", "yep", "yup", "sure", "ok", "okay", "correct", "right", "do"})
@@ -242,15 +245,22 @@ def said_numbers(text: str) -> set[float]:
     """The numbers the sentence says, in digits or words, with the values they stand for:
     "half" 50 (and 30 minutes of an hour), "a quarter" 25, "max"/"full" 100, "min" 0,
     "an hour" 1, "one and a half" 1.5, "twenty five" 25; durations also in the next smaller
-    unit (1.5 hours = 90 minutes), since a timer may be set either way."""
-    tokens = _TOKEN.findall(text.lower().replace("-", " ").replace("%", " "))
+    unit (1.5 hours = 90 minutes), since a timer may be set either way. "minus 5", "negative
+    five" and "-5" say -5 and not 5: a thermostat set to 5 was not what was asked."""
+    text = _NEGATIVE_SIGN.sub(" minus ", text.lower())
+    tokens = _TOKEN.findall(text.replace("-", " ").replace("%", " "))
     out: set[float] = set()
     last: float | None = None
+    sign = 1.0
     i = 0
     while i < len(tokens):
         t = tokens[i]
         nxt = tokens[i + 1] if i + 1 < len(tokens) else ""
         value: float | None = None
+        if t in ("minus", "negative"):
+            sign = -1.0
+            i += 1
+            continue
         if t[0].isdigit():
             value = float(t.replace(",", "."))
         elif t in _TENS:
@@ -263,7 +273,7 @@ def said_numbers(text: str) -> set[float]:
         elif t == "hundred":
             value = 100 * last if last and tokens[i - 1] not in ("and",) else 100
             out.discard(last or -1)
-        elif t == "half":
+        elif t in ("half", "halfway"):
             out.update((50, 30, 0.5))
             if last is not None and i >= 2 and tokens[i - 2] == "and":
                 out.update((last + 0.5, last * 60 + 30))
@@ -280,6 +290,10 @@ def said_numbers(text: str) -> set[float]:
         elif t == "dozen":
             value = 12
         if value is not None:
+            if sign < 0 and not (t in _TENS or t in _UNITS or t[0].isdigit()):
+                sign = 1.0  # "minus" before a word that is no number: no sign to carry
+            value *= sign
+            sign = 1.0
             out.add(value)
             last = value
         elif t not in ("and", "a", "an"):

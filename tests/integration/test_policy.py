@@ -165,10 +165,18 @@ def test_a_named_target_acts() -> None:
         ("set it to 21.5 degrees", {21.5}),
         ("timer for an hour and a half", {1, 1.5, 90}),
         ("timer for half an hour", {30}),
+        ("set the heating to minus 5", {-5}),
+        ("set the heating to -5 degrees", {-5}),
+        ("thermostat to negative twenty", {-20}),
     ],
 )
 def test_said_numbers(text: str, numbers: set[float]) -> None:
     assert numbers <= said_numbers(text)
+
+
+@pytest.mark.parametrize("text", ["set the heating to minus 5", "heating to −5 degrees"])
+def test_a_negative_number_is_not_its_positive(text: str) -> None:
+    assert 5 not in said_numbers(text)
 
 
 def test_a_number_nobody_said_is_not_run() -> None:
@@ -395,6 +403,11 @@ def test_a_said_percentage_must_be_used() -> None:
     assert d.act == [] and d.held[0].kind == UNGROUNDED
     lamp = ToolCall("HassLightSet", {"name": "Desk Lamp", "brightness": 15})
     assert judge("desk lamp to 15 %", lamp).act == [lamp]
+    # "halfway" is a value too: opening (or closing) the blinds all the way is not what was asked
+    d = judge("bring the office blinds down halfway", ToolCall("HassTurnOff", {"name": "Office Blinds"}))
+    assert d.act == [] and d.held[0].kind == UNGROUNDED
+    half = ToolCall("HassSetPosition", {"name": "Office Blinds", "position": 50})
+    assert judge("bring the office blinds down halfway", half).act == [half]
 
 
 def test_on_as_a_preposition_is_not_a_contradiction() -> None:
