@@ -729,6 +729,24 @@ def question(pending: Pending) -> str:
     return f"{what} do you mean{', for example' if more else ''}: {listed}?"
 
 
+def _partial_question(
+    act: Sequence[ToolCall], undone: Sequence[Held], missed: Sequence[str]
+) -> str:
+    """What would not be done, then whether to do the rest: "I did not understand “open the
+    garden tap”. Shall I still turn on Patio Wall Lights?"."""
+    said = []
+    if missed:
+        said.append("I did not understand " + _and([f"“{m}”" for m in missed]) + ".")
+    if undone:
+        reasons = list(dict.fromkeys(h.reason for h in undone))
+        said.append(f"I would skip part of it: {_and(reasons)}.")
+    return " ".join([*said, f"Shall I still {_and([_describe(c) for c in act])}?"])
+
+
+def _and(items: Sequence[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
 @dataclass(frozen=True, slots=True)
 class Part:
     """One clause of the sentence (``clauses.py``) and what the model made of it: its calls
@@ -888,6 +906,20 @@ def decide_parts(
         pending = Pending(text, tuple(keep), index, first.key, first.candidates)
         return Decision(ASK, held=held, speech=question(pending), pending=pending)
     if act:
+        # Part of a several-command request would run and part not: nothing runs before the
+        # user says so. Half a request carried out is still not what was asked (a wrong action
+        # until the rest is done by hand), and "yes" costs one word. A negated part is no
+        # such gap: "... but don't open the blinds" was done in full by doing the rest.
+        undone = [h for h in held if h.kind != NEGATED_KIND]
+        missed = [
+            p.text
+            for p, negation in zip(parts, negations, strict=True)
+            if len(parts) > 1 and not negation and not p.calls and not p.held_before
+        ]
+        if undone or missed:
+            pending = Pending(text, tuple(act), 0, "")
+            speech = _partial_question(act, undone, missed)
+            return Decision(CONFIRM, held=held, speech=speech, pending=pending)
         return Decision(ACT, act=act, held=held)
     kinds_named = set(named_all) - {"timer"}  # no entity is a timer: timers are always there
     lacking = bool(kinds_named) and not (kinds_named & present)

@@ -244,7 +244,8 @@ def test_numbers_and_device_words_belong_to_their_clause() -> None:
         Part("turn on the study fan", [on("Hall Spots")]),
     ]
     d = decide_parts("turn on the desk lamp and turn on the study fan", parts, TOOLS, HOME)
-    assert d.act == [on("Desk Lamp")] and [h.kind for h in d.held] == [WRONG_DEVICE]
+    assert d.act == [] and [h.kind for h in d.held] == [WRONG_DEVICE]
+    assert d.pending is not None and d.pending.calls == (on("Desk Lamp"),)  # "shall I still"
     big = ToolCall("HassLightSet", {"name": "Desk Lamp", "brightness": 100})
     parts = [Part("set the desk lamp to 150 percent", [big]), Part("lock the gate", [])]
     d = decide_parts("set the desk lamp to 150 percent and lock the gate", parts, TOOLS, HOME)

@@ -23,10 +23,12 @@ from custom_components.needle.policy import (
     UNGROUNDED,
     UNSURE,
     WRONG_DEVICE,
+    Part,
     Pending,
     PendingQuestions,
     asks,
     decide,
+    decide_parts,
     negated,
     question,
     resolve,
@@ -262,7 +264,8 @@ def test_low_confidence_is_confirmed_or_refused() -> None:
     assert d.kind == UNSURE and d.act == [] and d.held[0].kind == LOW_CONFIDENCE
 
 
-def test_a_multi_call_answer_runs_only_its_sure_parts() -> None:
+def test_a_multi_call_answer_runs_its_sure_parts_once_confirmed() -> None:
+    """Half a request is not run unasked: the reply says what would be skipped and asks."""
     d = judge(
         "turn on the desk lamp and the floor lamp",
         on("Desk Lamp"),
@@ -270,9 +273,26 @@ def test_a_multi_call_answer_runs_only_its_sure_parts() -> None:
         conf=(0.95, 0.2),
         threshold=0.5,
     )
-    assert d.kind == ACT and d.act == [on("Desk Lamp")]
+    assert d.kind == CONFIRM and d.act == []
     assert [h.call for h in d.held] == [on("Floor Lamp")]
     assert "Floor Lamp" in d.held[0].reason
+    assert d.speech.endswith("Shall I still turn on Desk Lamp?")
+    assert d.pending is not None and resolve(d.pending, "yes please", HOME).calls == (
+        on("Desk Lamp"),
+    )
+    assert resolve(d.pending, "no", HOME).cancelled
+
+
+def test_a_command_made_nothing_of_is_asked_about_before_the_rest_runs() -> None:
+    lamp = Part("turn on the desk lamp", [on("Desk Lamp")], [0.95])
+    hob = Part("frobnicate the hob")
+    d = decide_parts("turn on the desk lamp and frobnicate the hob", [lamp, hob], TOOLS, HOME)
+    assert d.kind == CONFIRM and d.act == []
+    assert d.speech == "I did not understand “frobnicate the hob”. Shall I still turn on Desk Lamp?"
+    # a negated part is no gap: the rest is all that was asked
+    no = Part("don't open the blinds", [ToolCall("HassTurnOn", {"name": "Office Blinds"})], [0.9])
+    d = decide_parts("turn on the desk lamp but don't open the blinds", [lamp, no], TOOLS, HOME)
+    assert d.kind == ACT and d.act == [on("Desk Lamp")]
 
 
 def test_a_question_holds_the_whole_request() -> None:

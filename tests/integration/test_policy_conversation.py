@@ -74,13 +74,18 @@ async def test_an_unsure_part_of_a_multi_call_answer_is_not_run(
     )
     entry = await async_setup_needle(hass, engine)
     r = await ask(hass, entry, sentence)
-    assert hass.states.get("light.kitchen_light").state == "on"
+    # nothing runs unasked: the reply says what would be skipped and asks about the rest
+    assert hass.states.get("light.kitchen_light").state == "off"
     assert hass.states.get("light.bedroom_lamp").state == "off"
-    text = speech(r)
-    assert (
-        "Kitchen Light" in text and "I was not sure you wanted me to turn on Bedroom Lamp" in text
+    assert speech(r) == (
+        "I would skip part of it: I was not sure you wanted me to turn on Bedroom Lamp. "
+        "Shall I still turn on Kitchen Light?"
     )
+    assert r.continue_conversation
     assert entry.runtime_data.stats.policy["held_low_confidence"] == 1
+    r = await ask(hass, entry, "yes", conversation_id=r.conversation_id)
+    assert hass.states.get("light.kitchen_light").state == "on", speech(r)
+    assert hass.states.get("light.bedroom_lamp").state == "off"
 
 
 async def test_values_nobody_said_are_refused(hass: HomeAssistant, home: dict) -> None:
@@ -136,12 +141,16 @@ async def test_each_command_of_a_sentence_gets_its_own_decode(
         "close the living room blinds, switch on the office light and then turn off the "
         "kitchen light",
     )
-    # three clauses, the third unknown to the script: two calls run, nothing invented, and
-    # the reply says which command was not understood
+    # three clauses, the third unknown to the script: nothing invented, the reply says which
+    # command was not understood and asks before doing the other two
+    assert hass.states.get("light.office_light").state == "off", speech(r)
+    assert speech(r).startswith("I did not understand “turn off the kitchen light”. Shall I"), (
+        speech(r)
+    )
+    assert len(engine.seen) == 5
+    r = await ask(hass, entry, "yes", conversation_id=r.conversation_id)
     assert hass.states.get("light.office_light").state == "on", speech(r)
     assert hass.states.get("cover.living_room_blinds").state == "closed", speech(r)
-    assert speech(r).endswith("I did not understand “turn off the kitchen light”."), speech(r)
-    assert len(engine.seen) == 5
 
 
 async def test_a_negated_second_clause_runs_only_the_first(
