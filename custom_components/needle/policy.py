@@ -175,7 +175,15 @@ _DURATION_UNITS = frozenset({"hour", "hours", "minute", "minutes", "min", "mins"
                              "seconds", "sec", "secs"})  # fmt: skip
 _TIMER_KEYS = frozenset({"hours", "minutes", "seconds", "start_hours", "start_minutes",
                          "start_seconds"})  # fmt: skip
-_TOKEN = re.compile(r"\d+(?:[.,]\d+)?|[a-z]+(?:'[a-z]+)?")
+_TOKEN = re.compile(r"\d+(?:[.,]\d+)?|%|°|[a-z]+(?:'[a-z]+)?")
+
+
+def tokens(text: str) -> list[str]:
+    """Lower-case words, numbers, "%" and "°": how the policy and the relative-request grammar
+    (relative.py) read a sentence. clauses.py keeps its own, which also keeps punctuation and
+    where each word stands, to cut the sentence."""
+    text = text.lower().replace("’", "'").replace("-", " ").replace("per cent", "percent")
+    return _TOKEN.findall(text)
 
 
 # --- what the sentence says ------------------------------------------------------------------
@@ -217,7 +225,7 @@ def asks(text: str) -> bool:
     starts like an English question, asks to look something up, or ends with a question mark
     without being a command ("could you turn on the lamp?", "make it warmer?")."""
     folded = " ".join(text.replace("’", "'").split()).strip(" ,.!")
-    toks = _TOKEN.findall(folded.lower())
+    toks = tokens(folded)
     if not toks or _NOT_ASKING.search(folded):
         return False
     if toks[0] in _QUESTION_WORDS or _LOOK_UP.search(folded):
@@ -236,7 +244,7 @@ _LEAD_INS = frozenset({"please", "can", "could", "would", "will", "you", "now", 
 def _commands(text: str) -> bool:
     """Whether the sentence starts with a command verb after a few polite words ("now turn
     off the hall light"): then it is no follow-up question, whatever the turn before was."""
-    toks = _TOKEN.findall(text.lower().replace("’", "'"))
+    toks = tokens(text)
     first = next((t for t in toks if t not in _LEAD_INS), "")
     return first in _COMMAND_VERBS
 
@@ -247,15 +255,14 @@ def said_numbers(text: str) -> set[float]:
     "an hour" 1, "one and a half" 1.5, "twenty five" 25; durations also in the next smaller
     unit (1.5 hours = 90 minutes), since a timer may be set either way. "minus 5", "negative
     five" and "-5" say -5 and not 5: a thermostat set to 5 was not what was asked."""
-    text = _NEGATIVE_SIGN.sub(" minus ", text.lower())
-    tokens = _TOKEN.findall(text.replace("-", " ").replace("%", " "))
+    toks = [t for t in tokens(_NEGATIVE_SIGN.sub(" minus ", text)) if t not in ("%", "°")]
     out: set[float] = set()
     last: float | None = None
     sign = 1.0
     i = 0
-    while i < len(tokens):
-        t = tokens[i]
-        nxt = tokens[i + 1] if i + 1 < len(tokens) else ""
+    while i < len(toks):
+        t = toks[i]
+        nxt = toks[i + 1] if i + 1 < len(toks) else ""
         value: float | None = None
         if t in ("minus", "negative"):
             sign = -1.0
@@ -271,11 +278,11 @@ def said_numbers(text: str) -> set[float]:
         elif t in _UNITS:
             value = _UNITS[t]
         elif t == "hundred":
-            value = 100 * last if last and tokens[i - 1] not in ("and",) else 100
+            value = 100 * last if last and toks[i - 1] not in ("and",) else 100
             out.discard(last or -1)
         elif t in ("half", "halfway"):
             out.update((50, 30, 0.5))
-            if last is not None and i >= 2 and tokens[i - 2] == "and":
+            if last is not None and i >= 2 and toks[i - 2] == "and":
                 out.update((last + 0.5, last * 60 + 30))
         elif t in ("quarter", "quarters"):
             out.update((25, 15, 75 if last == 3 else 25))

@@ -25,7 +25,6 @@ steps in HA.
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -45,6 +44,7 @@ from .policy import (
     names_a_target,
     sentence_domains,
     spoken_number,
+    tokens,
 )
 from .prompt import FREE_NAME_TOOLS, HomeContext, Turn
 
@@ -127,7 +127,6 @@ _UNITS: Mapping[str, str] = {
     "degree": DEGREES, "degrees": DEGREES, "°": DEGREES, "deg": DEGREES,
 }  # fmt: skip
 _ABSOLUTE_WORDS = frozenset({"max", "maximum", "minimum", "min", "full", "half", "zero"})
-_TOKEN = re.compile(r"\d+(?:[.,]\d+)?|%|°|[a-z]+(?:'[a-z]+)?")
 # Words of the grammar that name nothing: left out when the policy looks for a target or a
 # kind of device in the sentence ("dimmer" names no Dimmer Switch, "warmer" no thermostat).
 GRAMMAR_WORDS = frozenset(
@@ -149,12 +148,6 @@ class Relative:
     factor: float = 1.0
     marked: bool = False
     more: bool = False  # only "more"/"less" said the direction: after a step, "a bit more" goes on
-
-
-def tokens(text: str) -> list[str]:
-    """Lower-case words, numbers, "%" and "°", as the grammar reads them."""
-    text = text.lower().replace("’", "'").replace("-", " ").replace("per cent", "percent")
-    return _TOKEN.findall(text)
 
 
 def _amount(toks: Sequence[str]) -> tuple[float | None, str | None]:
