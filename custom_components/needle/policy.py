@@ -424,6 +424,7 @@ _VERBS = {
     "HassMediaPrevious": "go back on", "HassVacuumStart": "start",
     "HassVacuumReturnToBase": "send back", "HassListAddItem": "add to",
     "HassListCompleteItem": "check off on", "HassStartTimer": "start a timer",
+    "HassGetState": "check",
 }  # fmt: skip
 
 
@@ -916,14 +917,15 @@ def decide_parts(
         # Part of a several-command request would run and part not: nothing runs before the
         # user says so. Half a request carried out is still not what was asked (a wrong action
         # until the rest is done by hand), and "yes" costs one word. A negated part is no
-        # such gap: "... but don't open the blinds" was done in full by doing the rest.
+        # such gap: "... but don't open the blinds" was done in full by doing the rest; and
+        # what only reads a state is answered without asking.
         undone = [h for h in held if h.kind != NEGATED_KIND]
         missed = [
             p.text
             for p, negation in zip(parts, negations, strict=True)
             if len(parts) > 1 and not negation and not p.calls and not p.held_before
         ]
-        if undone or missed:
+        if (undone or missed) and any(c.name not in READ_ONLY_TOOLS for c in act):
             pending = Pending(text, tuple(act), 0, "")
             speech = _partial_question(act, undone, missed)
             return Decision(CONFIRM, held=held, speech=speech, pending=pending)
