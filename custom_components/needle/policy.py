@@ -124,6 +124,7 @@ DEVICE_WORDS: dict[str, frozenset[str]] = {
          "previous"}
     ),
     "fan": frozenset({"fan"}),
+    "switch": frozenset({"plug", "socket", "outlet"}),  # not "switch": it is a verb too
     "vacuum": frozenset({"vacuum", "robot", "hoover", "clean", "mop"}),
     "valve": frozenset({"valve"}),
     "humidifier": frozenset({"humidifier", "dehumidifier"}),
@@ -146,7 +147,8 @@ _SAID_ON = re.compile(r"\b(?:turn|switch|power|flip|put)\s+on\b|\bon\s*[.!?]?\s*
 _NEGATIVE_SIGN = re.compile(r"(?<![\w.])[-\u2212](?=\d)")  # "-5", "−5": not "2-5", "x-5"
 _UNIT_NUMBER = re.compile(
     r"\d+(?:[.,]\d+)?\s*(?:%|percent|degrees?|°)|\bto\s+\d+(?:[.,]\d+)?\b"
-    r"|\bhalf(?:[\s-]?way)?\b(?!\s+(?:an?\s+)?(?:hour|minute|second)s?\b)",  # not a duration
+    # "half(way)", not as a duration ("half an hour") nor in a number ("two and a half")
+    r"|(?<!and\sa\s)\bhalf(?:[\s-]?way)?\b(?!\s+(?:an?\s+)?(?:hour|minute|second)s?\b)",
     re.IGNORECASE,
 )
 
@@ -699,16 +701,20 @@ def _direction_not_said(call: ToolCall, text: str, previous: Turn | None) -> Hel
 
 
 def _unused_number(calls: Sequence[ToolCall], text: str) -> str | None:
-    """A percentage or temperature the sentence says that no call uses: acting without it
-    ("studio to 15 %" -> turn the lights on) would not be what was asked."""
-    said = [m.group() for m in _UNIT_NUMBER.finditer(text)]
-    if not said or any(
-        isinstance(v, int | float) and not isinstance(v, bool)
+    """A percentage, temperature or "to N" the sentence says that no call uses: acting without
+    it ("studio to 15 %" -> turn the lights on; "the downstairs one to 21 and the upstairs one
+    to 19" -> only 19 set) would not be what was asked."""
+    used = [
+        float(v)
         for c in calls
         for v in c.arguments.values()
-    ):
-        return None
-    return said[0]
+        if isinstance(v, int | float) and not isinstance(v, bool)
+    ]
+    for m in _UNIT_NUMBER.finditer(text):
+        values = said_numbers(m.group())
+        if values and not any(abs(u - v) < 1e-6 for u in used for v in values):
+            return m.group()
+    return None
 
 
 def _area_names(home: HomeContext, folded: set[str]) -> set[str]:
@@ -918,7 +924,7 @@ def decide_parts(
         # user says so. Half a request carried out is still not what was asked (a wrong action
         # until the rest is done by hand), and "yes" costs one word. A negated part is no
         # such gap: "... but don't open the blinds" was done in full by doing the rest; and
-        # what only reads a state is answered without asking.
+        # what only reads a state is answered without asking, unless a read was unsure.
         undone = [h for h in held if h.kind != NEGATED_KIND]
         missed = [
             p.text
@@ -929,6 +935,10 @@ def decide_parts(
             pending = Pending(text, tuple(act), 0, "")
             speech = _partial_question(act, undone, missed)
             return Decision(CONFIRM, held=held, speech=speech, pending=pending)
+        if any(h.kind == LOW_CONFIDENCE and h.call.name in READ_ONLY_TOOLS for h in undone):
+            # several reads for one question, some unsure: the model did not know what was
+            # asked, and the sure ones are no better an answer
+            return Decision(UNSURE, held=held, speech=NOT_SURE)
         return Decision(ACT, act=act, held=held)
     kinds_named = set(named_all) - {"timer"}  # no entity is a timer: timers are always there
     lacking = bool(kinds_named) and not (kinds_named & present)

@@ -283,6 +283,14 @@ def test_a_multi_call_answer_runs_its_sure_parts_once_confirmed() -> None:
     assert resolve(d.pending, "no", HOME).cancelled
 
 
+def test_an_unsure_read_beside_sure_ones_answers_nothing() -> None:
+    read = ToolCall("HassGetState", {"name": "Desk Lamp"})
+    other = ToolCall("HassGetState", {"name": "Floor Lamp"})
+    d = judge("what is the desk lamp doing?", read, other, conf=(0.9, 0.1))
+    assert d.kind == UNSURE and d.act == [] and d.speech == NOT_SURE
+    assert judge("what is the desk lamp doing?", read).act == [read]
+
+
 def test_a_command_made_nothing_of_is_asked_about_before_the_rest_runs() -> None:
     lamp = Part("turn on the desk lamp", [on("Desk Lamp")], [0.95])
     hob = Part("frobnicate the hob")
@@ -426,6 +434,10 @@ def test_a_said_percentage_must_be_used() -> None:
     # "halfway" is a value too: opening (or closing) the blinds all the way is not what was asked
     d = judge("bring the office blinds down halfway", ToolCall("HassTurnOff", {"name": "Office Blinds"}))
     assert d.act == [] and d.held[0].kind == UNGROUNDED
+    # two values said, one used: the other device was not set
+    one = ToolCall("HassLightSet", {"name": "Desk Lamp", "brightness": 20})
+    d = judge("desk lamp to 20 % and the kitchen ceiling light to 60 %", one)
+    assert d.act == [] and d.held[0].kind == UNGROUNDED and "60" in d.held[0].reason
     half = ToolCall("HassSetPosition", {"name": "Office Blinds", "position": 50})
     assert judge("bring the office blinds down halfway", half).act == [half]
 
