@@ -20,6 +20,7 @@ import json
 import sys
 from collections import Counter
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -30,7 +31,8 @@ from custom_components.needle.prompt import (
     retrieval_features,
 )
 
-from .generate import Generator, Raw
+if TYPE_CHECKING:  # the generator (hassil) is imported only to fit: labels and merge need none
+    from .generate import Raw
 
 MIN_COUNT = 3  # features seen fewer times say nothing reliable and bloat the file
 KEEP = 0.02  # weights smaller than this are left out of the file
@@ -153,6 +155,8 @@ def main() -> None:
         "MIN_DIRECTION_PROBABILITY were measured with (--keep t: d:)",
     )
     args = parser.parse_args()
+    from .generate import Generator
+
     gen = Generator(None, args.seed, questions=not args.no_questions)
     docs: list[tuple[list[str], set[str], set[str], set[str]]] = []
     while len(docs) < args.n:
