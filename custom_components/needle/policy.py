@@ -494,6 +494,19 @@ def check_kind(
     if not named:
         return None
     kinds = _call_domains(call, home, tool_domains)
+    args = call.arguments
+    devices = set(named) - {"timer"}
+    if (
+        devices
+        and len(kinds) != 1  # none: the tool acts on anything
+        and (args.get("area") or args.get("floor"))
+        and not any(args.get(k) for k in ("name", "domain", "device_class"))
+    ):
+        # "tv on in the lounge" -> HassTurnOn(area=lounge): every device there, lights too
+        word = sorted(set().union(*(named[k] for k in devices)))[0]
+        where = args.get("area") or args.get("floor")
+        return Held(call, f"that would switch everything in the {where}, not only the {word}",
+                    WRONG_DEVICE)  # fmt: skip
     if not kinds and set(named) == {"timer"}:
         return Held(call, "that is not a timer", WRONG_DEVICE)  # "cancel the kitchen timers"
     if not kinds or kinds & set(named):

@@ -205,6 +205,13 @@ def test_timer_durations_may_be_said_in_another_unit() -> None:
 def test_the_wrong_kind_of_device_is_not_run() -> None:
     d = judge("turn kitchen fan on", on("Kitchen Ceiling Light"))
     assert d.act == [] and d.held[0].kind == WRONG_DEVICE
+    # a whole room for one kind of device: everything there would be switched
+    room = ToolCall("HassTurnOn", {"area": "Kitchen"})
+    d = judge("tv on in the kitchen", room)
+    assert d.act == [] and d.held[0].kind == WRONG_DEVICE
+    assert judge("turn everything on in the kitchen", room).act == [room]
+    lights = ToolCall("HassTurnOn", {"area": "Kitchen", "domain": ["light"]})
+    assert judge("lights on in the kitchen", lights).act == [lights]
     pause = ToolCall("HassLightSet", {"area": "Living Room", "brightness": 100})
     d = judge("pause living room media player", pause)
     assert d.act == [] and {h.kind for h in d.held} & {WRONG_DEVICE, UNGROUNDED}
