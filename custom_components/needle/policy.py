@@ -397,8 +397,15 @@ class Decision:
     pending: Pending | None = None  # set for ASK and CONFIRM: keep the conversation open
 
 
-def _describe(call: ToolCall) -> str:
-    """The call in words for a question or a refusal: "turn on Kitchen Light"."""
+# On and off in the words of the kind of device: "close Living Room Blinds", not "turn off".
+_ON_OFF_VERBS = {
+    "cover": ("open", "close"), "valve": ("open", "close"), "lock": ("lock", "unlock"),
+}  # fmt: skip
+
+
+def _describe(call: ToolCall, home: HomeContext | None = None) -> str:
+    """The call in words for a question or a refusal: "turn on Kitchen Light" ("close Office
+    Blinds" when ``home`` says the named device is a cover)."""
     args = call.arguments
     if call.name == STEP_TOOL:  # a relative request: "turn the brightness of Desk Lamp down"
         what = str(args.get("quantity") or "setting").replace("_", " ")
@@ -406,6 +413,13 @@ def _describe(call: ToolCall) -> str:
         where = args.get("name") or args.get("area") or args.get("floor") or "it"
         return f"turn the {what} of {where} {args.get('direction', 'up')}{by}"
     verb = _VERBS.get(call.name, call.name.removeprefix("Hass"))
+    if call.name in ("HassTurnOn", "HassTurnOff"):
+        domains = {str(d) for d in args.get("domain") or ()}
+        if home is not None and (name := args.get("name")):
+            folded = str(name).casefold()
+            domains |= {e.domain for e in home.entities if folded in map(str.casefold, e.names)}
+        if len(domains) == 1 and (pair := _ON_OFF_VERBS.get(next(iter(domains)))):
+            verb = pair[call.name == "HassTurnOff"]
     target = args.get("name") or ""
     if not target and (where := args.get("area") or args.get("floor")):
         domains = args.get("domain") or []
@@ -757,7 +771,7 @@ def question(pending: Pending) -> str:
 
 
 def _partial_question(
-    act: Sequence[ToolCall], undone: Sequence[Held], missed: Sequence[str]
+    act: Sequence[ToolCall], undone: Sequence[Held], missed: Sequence[str], home: HomeContext
 ) -> str:
     """What would not be done, then whether to do the rest: "I did not understand “open the
     garden tap”. Shall I still turn on Patio Wall Lights?"."""
@@ -767,7 +781,7 @@ def _partial_question(
     if undone:
         reasons = list(dict.fromkeys(h.reason for h in undone))
         said.append(f"I would skip part of it: {_and(reasons)}.")
-    return " ".join([*said, f"Shall I still {_and([_describe(c) for c in act])}?"])
+    return " ".join([*said, f"Shall I still {_and([_describe(c, home) for c in act])}?"])
 
 
 def _and(items: Sequence[str]) -> str:
@@ -907,7 +921,7 @@ def decide_parts(
             if problem is None and unused is not None:
                 problem = Held(call, f"I did not catch what to set to {unused}", UNGROUNDED)
             if problem is None and conf < threshold:
-                problem = Held(call, f"I was not sure you wanted me to {_describe(call)}",
+                problem = Held(call, f"I was not sure you wanted me to {_describe(call, home)}",
                                LOW_CONFIDENCE)  # fmt: skip
             if problem is not None:
                 held.append(replace(problem, confidence=conf))
@@ -946,7 +960,7 @@ def decide_parts(
         ]
         if (undone or missed) and any(c.name not in READ_ONLY_TOOLS for c in act):
             pending = Pending(text, tuple(act), 0, "")
-            speech = _partial_question(act, undone, missed)
+            speech = _partial_question(act, undone, missed, home)
             return Decision(CONFIRM, held=held, speech=speech, pending=pending)
         if any(h.kind == LOW_CONFIDENCE and h.call.name in READ_ONLY_TOOLS for h in undone):
             # several reads for one question, some unsure: the model did not know what was

@@ -304,6 +304,9 @@ def test_a_command_made_nothing_of_is_asked_about_before_the_rest_runs() -> None
     d = decide_parts("turn on the desk lamp and frobnicate the hob", [lamp, hob], TOOLS, HOME)
     assert d.kind == CONFIRM and d.act == []
     assert d.speech == "I did not understand “frobnicate the hob”. Shall I still turn on Desk Lamp?"
+    blinds = Part("close the office blinds", [ToolCall("HassTurnOff", {"name": "Office Blinds"})], [0.9])
+    d = decide_parts("close the office blinds and frobnicate the hob", [blinds, hob], TOOLS, HOME)
+    assert d.speech.endswith("Shall I still close Office Blinds?")
     # a negated part is no gap: the rest is all that was asked
     no = Part("don't open the blinds", [ToolCall("HassTurnOn", {"name": "Office Blinds"})], [0.9])
     d = decide_parts("turn on the desk lamp but don't open the blinds", [lamp, no], TOOLS, HOME)
