@@ -299,14 +299,13 @@ def said_numbers(text: str) -> set[float]:
         elif t == "dozen":
             value = 12
         if value is not None:
-            if sign < 0 and not (t in _TENS or t in _UNITS or t[0].isdigit()):
-                sign = 1.0  # "minus" before a word that is no number: no sign to carry
-            value *= sign
-            sign = 1.0
-            out.add(value)
-            last = value
+            if not (t in _TENS or t in _UNITS or t[0].isdigit()):
+                sign = 1.0  # "minus a couple": no signed number
+            out.add(value * sign)
+            last = value * sign
         elif t not in ("and", "a", "an"):
             last = None if t not in _DURATION_UNITS else last
+        sign = 1.0  # "minus" signs the very next word only
         if t in _DURATION_UNITS and last is not None:
             out.update((last * 60, last * 3600))
         i += 1

@@ -181,6 +181,11 @@ def test_a_negative_number_is_not_its_positive(text: str) -> None:
     assert 5 not in said_numbers(text)
 
 
+def test_minus_signs_only_the_next_number() -> None:
+    assert said_numbers("it is minus outside, set the heating to 20") >= {20}
+    assert -20 not in said_numbers("it is minus outside, set the heating to 20")
+
+
 def test_a_number_nobody_said_is_not_run() -> None:
     call = ToolCall("HassSetPosition", {"name": "Kitchen Blinds", "position": 60})
     d = judge("close the kitchen blinds left", call)
