@@ -40,7 +40,10 @@ V1_SPECIALS = {
     TOOL_CALL: "<tool_call>",
     TOOLS: "<tools>",
 }
-_STRIP_SPACES = r"\A +| +\z"  # remove_extra_whitespaces, the ends (the middle: runs -> one)
+# remove_extra_whitespaces, the ends (the middle: runs -> one). SentencePiece strips the end
+# after escaping, so a literal "▁" there goes too; at the start only spaces do.
+_STRIP_SPACES = r"\A +|[ \u2581]+\z"
+_STRIP_PATTERNS = (_STRIP_SPACES, r"\A +| +\z")  # the second: bundles converted before 7 Dec 2026
 _BYTE_PIECE = re.compile(r"^<0x([0-9A-Fa-f]{2})>$")
 
 # sentencepiece_model.proto enums
@@ -348,7 +351,7 @@ class NeedleTokenizer:
         # SentencePiece models that remove extra whitespace also drop every leading "▁" piece
         normalizer = doc.get("normalizer") or {}
         self._strip_leading = any(
-            (n.get("pattern") or {}).get("Regex") == _STRIP_SPACES
+            (n.get("pattern") or {}).get("Regex") in _STRIP_PATTERNS
             for n in normalizer.get("normalizers", [normalizer])
         )
 
