@@ -285,24 +285,42 @@ class Retriever:
         z = sum(exp.values())
         return {k: v / z for k, v in exp.items()}
 
+    def _rows(self, text: str, previous: Turn | None) -> list[Mapping[str, float]]:
+        feats = sorted(retrieval_features(text, previous))
+        return [self.weights[f] for f in feats if f in self.weights]
+
     def rank(
         self, text: str, previous: Turn | None, tools: Iterable[str], domains: Iterable[str]
     ) -> tuple[dict[str, float], dict[str, float]]:
         """Probabilities of the given tools and domains for this sentence."""
-        feats = sorted(retrieval_features(text, previous))
-        rows = [self.weights[f] for f in feats if f in self.weights]
+        rows = self._rows(text, previous)
         return self._posterior(rows, "t:", tools), self._posterior(rows, "d:", domains)
+
+    def rank_all(
+        self,
+        text: str,
+        previous: Turn | None,
+        tools: Iterable[str],
+        domains: Iterable[str],
+        classes: Iterable[str],
+    ) -> tuple[dict[str, float], dict[str, float], dict[str, float]]:
+        """``rank`` plus the probabilities of the given ``domain.class`` labels, from one read
+        of the sentence: a state word ("plugged in", "wet", "running") points at a class that
+        the sentence never names. ``NO_CLASS`` takes the mass of sentences about no class."""
+        rows = self._rows(text, previous)
+        class_prob = self._posterior(rows, "c:", {*classes, NO_CLASS})
+        class_prob.pop(NO_CLASS, None)
+        return (
+            self._posterior(rows, "t:", tools),
+            self._posterior(rows, "d:", domains),
+            class_prob,
+        )
 
     def classes(
         self, text: str, previous: Turn | None, classes: Iterable[str]
     ) -> dict[str, float]:
-        """Probabilities of the given ``domain.class`` labels (and ``NO_CLASS``): a state word
-        ("plugged in", "wet", "running") points at a class that the sentence never names."""
-        feats = sorted(retrieval_features(text, previous))
-        rows = [self.weights[f] for f in feats if f in self.weights]
-        probs = self._posterior(rows, "c:", {*classes, NO_CLASS})
-        probs.pop(NO_CLASS, None)
-        return probs
+        """The class probabilities of ``rank_all`` alone."""
+        return self.rank_all(text, previous, (), (), classes)[2]
 
 
 @cache
@@ -587,11 +605,12 @@ def build_prompt(
         for t in usable
         if (d := _tool_domains(t)) is None or d & (home_domains | _VIRTUAL_DOMAINS)
     ]
-    tool_prob, domain_prob = default_retriever().rank(
-        text, previous, (t.name for t in applicable), home_domains
-    )
-    class_prob = default_retriever().classes(
-        text, previous, {f"{e.domain}.{e.device_class}" for e in home.entities if e.device_class}
+    tool_prob, domain_prob, class_prob = default_retriever().rank_all(
+        text,
+        previous,
+        (t.name for t in applicable),
+        home_domains,
+        {f"{e.domain}.{e.device_class}" for e in home.entities if e.device_class},
     )
     scored = _score_entities(
         home, text, satellite_area, previous, domain_prob, class_prob, sentence
