@@ -63,7 +63,7 @@ from .policy import (
     PendingQuestions,
     decide_parts,
     log_fields,
-    negated,
+    missed_parts,
     resolve,
 )
 from .prompt import Prompt, Turn, build_prompt
@@ -381,12 +381,7 @@ class NeedleConversationEntity(conversation.ConversationEntity):
             code = intent.IntentResponseErrorCode.NO_VALID_TARGETS
             return self._error(chat_log, user_input, decision.speech, code=code)
         refused += [Refusal(h.call, h.reason) for h in decision.held]
-        # a command of several that the model made nothing of is said, not silently dropped
-        missed = [
-            p.text
-            for p in parts
-            if len(parts) > 1 and not p.calls and not p.held_before and not negated(p.text)
-        ]
+        missed = missed_parts(parts)
         return await self._async_act(chat_log, user_input, decision.act, refused, missed)
 
     async def _async_hand_over(

@@ -829,6 +829,14 @@ def decide(
     )  # fmt: skip
 
 
+def missed_parts(parts: Sequence[Part]) -> list[str]:
+    """The commands of a several-command sentence that the model made nothing of (no call,
+    nothing held, not negated): said in the reply, never silently dropped."""
+    if len(parts) < 2:
+        return []
+    return [p.text for p in parts if not p.calls and not p.held_before and not negated(p.text)]
+
+
 def decide_parts(
     text: str,
     parts: Sequence[Part],
@@ -952,11 +960,7 @@ def decide_parts(
         # such gap: "... but don't open the blinds" was done in full by doing the rest; and
         # what only reads a state is answered without asking, unless a read was unsure.
         undone = [h for h in held if h.kind != NEGATED_KIND]
-        missed = [
-            p.text
-            for p, negation in zip(parts, negations, strict=True)
-            if len(parts) > 1 and not negation and not p.calls and not p.held_before
-        ]
+        missed = missed_parts(parts)
         if (undone or missed) and any(c.name not in READ_ONLY_TOOLS for c in act):
             pending = Pending(text, tuple(act), 0, "")
             speech = _partial_question(act, undone, missed, home)
