@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterator, Mapping
+import time
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -143,13 +144,63 @@ class _Steps:
         return self._decode(state, ids, check_rows(rows, self.config))
 
 
-class _SingleThreadedBlas:
-    """Hold BLAS to one thread while any numpy forward pass runs, if threadpoolctl is here.
+class OtherLoad:
+    """How many cores other processes kept busy lately, from Linux's ``/proc/stat``.
+
+    Busy CPU time of the whole system minus this process's own (``time.process_time``: every
+    thread of ours, BLAS workers and Home Assistant included), over the time since the window
+    last moved; a window moves once it spans ``WINDOW_S``, so a burst of decoding steps reads
+    the clock and ``/proc/stat`` once per window, not once per step. ``None`` where there is no
+    ``/proc/stat`` (not Linux): the caller then assumes the machine is busy.
+    """
+
+    WINDOW_S = 0.2  # /proc/stat counts 10 ms ticks: +-0.1 core over a window, enough to round
+
+    def __init__(
+        self,
+        clock: Callable[[], float] = time.monotonic,
+        own_cpu_s: Callable[[], float] = time.process_time,
+    ) -> None:
+        self._clock, self._own_cpu_s = clock, own_cpu_s
+        self._ticks = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+        self._start: tuple[float, float, float] | None = None
+        self._value: float | None = None
+
+    def _system_busy_s(self) -> float:
+        with open("/proc/stat", encoding="ascii") as f:
+            fields = [int(v) for v in f.readline().split()[1:]]
+        idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
+        guest = sum(fields[8:10])  # guest time is counted in user time too
+        return (sum(fields) - idle - guest) / self._ticks
+
+    def cores(self) -> float | None:
+        now = self._clock()
+        if self._start is not None and now - self._start[0] < self.WINDOW_S:
+            return self._value
+        try:
+            sample = (now, self._system_busy_s(), self._own_cpu_s())
+        except (OSError, ValueError, IndexError):
+            return None
+        if self._start is not None:
+            elapsed = sample[0] - self._start[0]
+            others = (sample[1] - self._start[1]) - (sample[2] - self._start[2])
+            self._value = max(0.0, others / elapsed)
+        self._start = sample
+        return self._value
+
+
+class _BlasThreads:
+    """BLAS threads while a numpy forward pass runs: every free core, or one when others are busy.
 
     OpenBLAS threads wait on each other at every product; when the other cores are busy (as
     on a Home Assistant box doing anything else) that wait dominates: on a loaded 2-core
-    machine prefill ran ~7x and decoding ~2.5x slower with BLAS threads than without. The
-    limit is process-wide, so it is reference counted: set when the first pass starts,
+    machine prefill ran ~7x and decoding ~2.5x slower with BLAS threads than without. On an
+    idle one two threads are faster (v1 size, 2-core Zen 5: prefill ~1.3x, decoding ~1.2x).
+    So the pass gets the cores that other processes left free (``OtherLoad``), at least one
+    and at most what BLAS was set to; two passes at once (two requests) share: one thread.
+    Unknown load (not Linux, or before the first window) counts as busy.
+
+    The limit is process-wide, so it is reference counted: set when the first pass starts,
     restored when the last one ends. The manifest installs threadpoolctl; without it (a
     bundle used outside Home Assistant) BLAS keeps its own settings.
 
@@ -158,13 +209,15 @@ class _SingleThreadedBlas:
     whichever executor thread is free, so control is taken before and handed back after.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, load: OtherLoad | None = None) -> None:
         self._lock = threading.Lock()
         self._users = 0
         self._limiter: Any = None
+        self._threads = 1
         self._controller: Any = None
         self._release: Any = None
         self._available: bool | None = None
+        self.load = load or OtherLoad()
 
     def _load(self) -> bool:
         if self._available is None:
@@ -185,12 +238,33 @@ class _SingleThreadedBlas:
         if self._release is not None:
             self._release(force=True)
 
+    def threads_for_one_pass(self) -> int:
+        """The cores other processes leave free (rounded), within 1 .. BLAS's own setting."""
+        others = self.load.cores()
+        if others is None:
+            return 1
+        configured = min(
+            (lib.num_threads for lib in self._controller.select(user_api="blas").lib_controllers),
+            default=1,
+        )
+        free = int(default_threads() - others + 0.5)
+        return max(1, min(configured, free))
+
+    def _limit(self, threads: int) -> None:
+        self._free_control()
+        limiter = self._controller.limit(limits=threads, user_api="blas")
+        if self._limiter is None:  # the first one remembers the settings to restore
+            self._limiter = limiter
+        self._threads = threads
+
     @contextmanager
     def __call__(self) -> Iterator[None]:
         with self._lock:
-            if self._users == 0 and self._load():
-                self._free_control()
-                self._limiter = self._controller.limit(limits=1, user_api="blas")
+            if self._load():
+                if self._users == 0:
+                    self._limit(self.threads_for_one_pass())
+                elif self._threads > 1:  # a second pass at once: both on one thread
+                    self._limit(1)
             self._users += 1
         try:
             yield
@@ -204,7 +278,7 @@ class _SingleThreadedBlas:
                     self._free_control()  # and let go: the next request may run on another thread
 
 
-single_threaded_blas = _SingleThreadedBlas()
+blas_threads = _BlasThreads()
 
 
 class _BundleParams(Mapping[str, np.ndarray]):
@@ -233,19 +307,21 @@ class _BundleParams(Mapping[str, np.ndarray]):
 class NumpyBackend(_Steps):
     """The forward pass in numpy: runs anywhere numpy does (musl included).
 
-    ``single_thread`` (default) keeps BLAS to one thread during each call; see
-    ``_SingleThreadedBlas``. Pass False to leave BLAS threading alone.
+    ``manage_threads`` (default) gives BLAS the cores other processes leave free during each
+    call, one when they are busy; see ``_BlasThreads``. Pass False to leave BLAS threading alone.
     """
 
     name = "numpy"
     gathers_rows = True
 
     def __init__(
-        self, config: ModelConfig, params: Mapping[str, np.ndarray], *, single_thread: bool = True
+        self, config: ModelConfig, params: Mapping[str, np.ndarray], *, manage_threads: bool = True
     ) -> None:
         self.config = config
         self.model = NumpyModel(config, params)
-        self._blas = single_threaded_blas if single_thread else nullcontext
+        self._blas = blas_threads if manage_threads else nullcontext
+        if manage_threads:
+            blas_threads.load.cores()  # open the first window: a request comes later
 
     @classmethod
     def from_bundle(cls, bundle: Bundle) -> NumpyBackend:
