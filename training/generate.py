@@ -102,12 +102,18 @@ _NO_TARGET = frozenset(
 
 def _disambiguate(calls: list[ToolCall], home: HomeContext, area: str | None) -> bool:
     """Give a call on a name several areas share the area that decides it (said, or the
-    satellite's); False when nothing decides it. Changes ``calls`` in place."""
+    satellite's); False when nothing decides it (neither the area nor the call's domain and
+    device class). Changes ``calls`` in place."""
     for i, call in enumerate(calls):
         name = call.arguments.get("name")
         if not isinstance(name, str) or call.name in _NO_TARGET:
             continue
         owners = [e for e in home.entities if name in e.names]
+        # a device's sensors share its name: the call's domain and device class pick one
+        if domains := call.arguments.get("domain"):
+            owners = [e for e in owners if e.domain in domains]
+        if classes := call.arguments.get("device_class"):
+            owners = [e for e in owners if e.device_class in classes]
         if len(owners) < 2 or "area" in call.arguments:
             continue
         if area is None or not any(e.area == area for e in owners):

@@ -30,6 +30,7 @@ query tools to every prompt and makes ``QUESTION_SHARE`` of the examples questio
 from __future__ import annotations
 
 import random
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -150,6 +151,56 @@ PEOPLE = ("Anna", "Ben", "Chris", "Dana", "Eli", "Fatima", "George", "Hana", "Mu
 
 
 SENSOR_RICH_SHARE = 0.4  # homes that get many sensors of many classes (augment_home)
+SHARED_NAME_SHARE = 0.5  # homes that get a device whose sensors all carry its name
+SHARED_PICK = 0.6  # named questions in such a home that ask about one of those sensors
+# Devices whose entities take the device's own name (HA's has_entity_name with no entity name,
+# or a user who named them so): a phone with a battery, a charging and a presence sensor, all
+# "Phone". A question about one must then say which: its domain and device class go in the call.
+_PORTABLE = ("battery", "b:battery", "b:battery_charging", "b:presence", "signal_strength", "b:connectivity", "b:plug")
+_AIR = ("temperature", "humidity", "pressure", "illuminance", "carbon_dioxide", "pm25", "aqi", "b:motion", "battery", "b:occupancy")
+_APPLIANCE = ("power", "energy", "b:running", "b:problem", "b:power", "duration", "b:door", "b:update")
+_PLANT = ("temperature", "humidity", "moisture", "illuminance", "battery", "b:moisture", "b:cold")
+_HEATER = ("power", "energy", "temperature", "b:problem", "b:running", "voltage", "current", "frequency", "b:heat")
+_NETWORK = ("b:connectivity", "b:problem", "b:update", "data_rate", "data_size", "signal_strength")
+# Devices whose entities take the device's own name (HA's has_entity_name with no entity name,
+# or a user who named them so): a phone with a battery, a charging and a presence sensor, all
+# "Phone"; the classes each kind of device has ("b:" a binary sensor). A question about one
+# must then say which: its domain and device class go in the call.
+SHARED_DEVICES: dict[str, tuple[str, ...]] = {
+    "Phone": _PORTABLE, "My Phone": _PORTABLE, "Tablet": _PORTABLE, "Watch": _PORTABLE,
+    "Laptop": _PORTABLE, "Car": (*_PORTABLE, "distance", "b:lock", "temperature"),
+    "E-bike": ("battery", "b:battery_charging", "b:plug", "distance", "speed"),
+    "Multisensor": _AIR, "Weather Station": (*_AIR, "wind_speed", "precipitation"),
+    "Air Monitor": _AIR, "Garden Sensor": _PLANT, "Greenhouse": _PLANT, "Aquarium": (*_PLANT, "b:problem"),
+    "Fridge": ("temperature", "b:door", "b:problem", "power", "b:heat"),
+    "Freezer": ("temperature", "b:door", "b:problem", "b:heat", "b:cold"),
+    "Washer": (*_APPLIANCE, "b:vibration", "b:moisture"), "Dryer": _APPLIANCE, "Dishwasher": _APPLIANCE,
+    "Printer": _NETWORK, "Router": _NETWORK, "NAS": (*_NETWORK, "temperature"),
+    "Robot Mower": ("battery", "b:battery_charging", "b:running", "b:problem", "b:moisture"),
+    "Solar Inverter": _HEATER, "Heat Pump": _HEATER, "Boiler": _HEATER,
+}  # fmt: skip
+# What people call a sensor of a class when they name its device ("the phone's battery").
+SENSOR_NOUNS: dict[str, tuple[str, ...]] = {
+    "temperature": ("temperature",), "humidity": ("humidity",), "battery": ("battery", "battery level"),
+    "power": ("power", "power use"), "energy": ("energy", "energy use"), "illuminance": ("light level",),
+    "carbon_dioxide": ("co2", "co2 level"), "pm25": ("pm2.5", "fine dust"), "pressure": ("pressure",),
+    "voltage": ("voltage",), "current": ("current",), "gas": ("gas use",), "water": ("water use",),
+    "monetary": ("cost",), "wind_speed": ("wind speed",), "precipitation": ("rainfall",),
+    "signal_strength": ("signal", "signal strength"), "sound_pressure": ("noise level",),
+    "weight": ("weight",), "distance": ("distance",), "moisture": ("moisture",), "aqi": ("air quality",),
+    "volume": ("volume",), "speed": ("speed",), "duration": ("runtime",), "data_rate": ("speed", "bandwidth"),
+    "data_size": ("storage",), "frequency": ("frequency",),
+}  # fmt: skip
+BINARY_NOUNS: dict[str, tuple[str, ...]] = {
+    "door": ("door",), "window": ("window",), "garage_door": ("garage door",), "opening": ("lid",),
+    "motion": ("motion sensor",), "occupancy": ("occupancy sensor",), "presence": ("presence sensor",),
+    "moisture": ("leak sensor", "water sensor"), "smoke": ("smoke alarm",), "gas": ("gas alarm",),
+    "carbon_monoxide": ("co alarm",), "battery": ("battery",), "battery_charging": ("charger",),
+    "connectivity": ("connection",), "plug": ("plug",), "power": ("power",), "running": ("motor",),
+    "problem": ("fault light",), "safety": ("safety sensor",), "sound": ("microphone",),
+    "vibration": ("vibration sensor",), "tamper": ("tamper switch",), "update": ("firmware",),
+    "heat": ("heat alarm",), "cold": ("frost alarm",), "light": ("light sensor",), "lock": ("bolt",),
+}  # fmt: skip
 
 
 def augment_home(rng: random.Random, home: HomeContext) -> HomeContext:
@@ -185,6 +236,8 @@ def augment_home(rng: random.Random, home: HomeContext) -> HomeContext:
     if rng.random() < 0.4:
         for person in rng.sample(PEOPLE, rng.randint(1, 3)):
             add("person", None, person, None, rng.choice(("home", "not_home")))
+    if rng.random() < SHARED_NAME_SHARE:
+        extra.extend(_shared_device(rng, home, used, ids))
     if not extra:
         return home
     floors = {a.name: a.floor for a in home.areas}
@@ -192,6 +245,63 @@ def augment_home(rng: random.Random, home: HomeContext) -> HomeContext:
     return replace(
         home, entities=tuple(sorted((*home.entities, *extra), key=lambda e: e.entity_id))
     )
+
+
+def _shared_device(
+    rng: random.Random, home: HomeContext, used: set[str], ids: set[str]
+) -> list[EntityInfo]:
+    """Two to six sensors and binary sensors of distinct classes, all named after one device."""
+    free = [n for n in SHARED_DEVICES if n.casefold() not in used]
+    if not free:
+        return []
+    name = rng.choice(free)
+    used.add(name.casefold())
+    area = rng.choice(home.areas).name if rng.random() < 0.6 else None
+    kinds = SHARED_DEVICES[name]
+    classes = [("binary_sensor", k[2:]) if k.startswith("b:") else ("sensor", k) for k in kinds]
+    out = []
+    for domain, dc in rng.sample(classes, rng.randint(2, min(6, len(classes)))):
+        entity_id = f"{domain}.q_{'_'.join(name.lower().replace('-', ' ').split())}_{dc}"
+        if entity_id in ids:
+            continue
+        ids.add(entity_id)
+        state = str(rng.randint(0, 400)) if domain == "sensor" else rng.choice(("on", "off"))
+        out.append(EntityInfo(entity_id, name, domain, (), area, None, dc, state))
+    return out
+
+
+def _shared_names(home: HomeContext) -> set[str]:
+    """Names (casefolded) that more than one entity of the home answers to."""
+    counts = Counter(n.casefold() for e in home.entities for n in {*e.names})
+    return {n for n, k in counts.items() if k > 1}
+
+
+def _shares_name(home: HomeContext, e: EntityInfo) -> bool:
+    """Another entity of the home answers to e's name: a question must say which (its class)."""
+    return e.name.casefold() in _shared_names(home)
+
+
+def _pick(rng: random.Random, home: HomeContext, ents: Sequence[EntityInfo]) -> EntityInfo:
+    """One of ``ents``; half the time one whose name is shared, where the home has such."""
+    shared = _shared_names(home)
+    sharing = [e for e in ents if e.device_class and e.name.casefold() in shared]
+    return rng.choice(sharing if sharing and rng.random() < SHARED_PICK else ents)
+
+
+def _which(home: HomeContext, e: EntityInfo) -> dict[str, Any]:
+    """The call's arguments that pick e: its name, and where the name is shared its domain and
+    device class (HA's HassGetState filters by both)."""
+    args: dict[str, Any] = {"name": e.name}
+    if _shares_name(home, e):
+        args["domain"] = [e.domain]
+        if e.device_class:
+            args["device_class"] = [e.device_class]
+    return args
+
+
+def _class_noun(rng: random.Random, e: EntityInfo) -> str | None:
+    nouns = (SENSOR_NOUNS if e.domain == "sensor" else BINARY_NOUNS).get(e.device_class or "")
+    return rng.choice(nouns) if nouns else None
 
 
 # --- words for states -------------------------------------------------------------------------
@@ -324,6 +434,25 @@ READOUT = (
     "tell me the {n}",
     "what's the {n} at",
     "check the {n} for me",
+)
+SHARED_READOUT = (  # a device with several sensors: the class says which ("the phone's battery")
+    "what's the {n} {c}",
+    "what is the {n}'s {c}",
+    "what's the {c} of the {n}",
+    "how's the {n} {c}",
+    "{n} {c}?",
+    "tell me the {n} {c}",
+    "what {c} does the {n} report",
+    "read me the {c} on the {n}",
+    "check the {n} {c}",
+)
+SHARED_STATUS = (  # the same for a binary sensor of such a device
+    "what's the status of the {n} {c}",
+    "how's the {n} {c}",
+    "{n} {c}?",
+    "check the {n} {c}",
+    "what does the {n}'s {c} say",
+    "what state is the {n} {c} in",
 )
 AREA_READOUT: dict[str, tuple[str, ...]] = {
     "humidity": ("how humid is it in the {a}", "what's the humidity in the {a}", "how damp is the {a}", "humidity in the {a}?"),
@@ -529,14 +658,19 @@ class QuestionGenerator:
         ents = [e for e in home.entities if _words(e)]
         if not ents:
             return None
-        e = rng.choice(ents)
+        e = _pick(rng, home, ents)
         choice = _state_choice(rng, e)
         if choice is None:
             return None
         state, said = choice
         forms = NAMED_YES_NO + (NAMED_LEFT if state in LEFT_STATES else ())
-        text = rng.choice(forms).format(n=_name_text(rng, e), w=said)
-        return text, [ToolCall("HassGetState", {"name": e.name, "state": [state]})], None, area
+        said_name = _name_text(rng, e)
+        args = _which(home, e)
+        noun = _class_noun(rng, e) if len(args) > 1 else None
+        if noun:  # "is the phone battery low": the class says which of the phone's sensors
+            said_name = f"{said_name} {noun}" if rng.random() < 0.7 else f"{said_name}'s {noun}"
+        text = rng.choice(forms).format(n=said_name, w=said)
+        return text, [ToolCall("HassGetState", {**args, "state": [state]})], None, area
 
     def _readout(self, rng: random.Random, home: HomeContext, area: str | None) -> Any:
         if rng.random() < 0.4:
@@ -554,7 +688,7 @@ class QuestionGenerator:
         ents = [e for e in home.entities if e.domain in ("sensor", "binary_sensor", "vacuum", "media_player", "cover", "climate", "person", "lock")]  # fmt: skip
         if not ents:
             return None
-        e = rng.choice(ents)
+        e = _pick(rng, home, ents)
         if e.domain == "person":
             text = rng.choice(("where is {n}", "where's {n}", "is {n} around", "where is {n} right now")).format(n=e.name)  # fmt: skip
             if text.startswith("is "):
@@ -565,8 +699,14 @@ class QuestionGenerator:
                     area,
                 )
             return text, [ToolCall("HassGetState", {"name": e.name})], None, area
-        text = rng.choice(READOUT).format(n=_name_text(rng, e))
-        return text, [ToolCall("HassGetState", {"name": e.name})], None, area
+        args = _which(home, e)
+        noun = _class_noun(rng, e) if len(args) > 1 else None
+        if noun:
+            forms = SHARED_READOUT if e.domain == "sensor" else SHARED_STATUS
+            text = rng.choice(forms).format(n=_name_text(rng, e), c=noun)
+        else:
+            text = rng.choice(READOUT).format(n=_name_text(rng, e))
+        return text, [ToolCall("HassGetState", args)], None, area
 
     def _group(self, rng: random.Random, home: HomeContext, area: str | None) -> Any:
         if rng.random() < 0.25:  # "is anything on in the kitchen": no domain

@@ -86,3 +86,29 @@ def test_refusals_multi_and_served_labels():
             assert served(call, raw.home), (raw.text, call)
     for kind in ("verbs", "multi", "negation", "template"):
         assert sources.get(kind, 0) > 0, sources
+
+
+def test_a_device_name_several_sensors_share_is_asked_with_its_class():
+    """A phone's battery, charging and presence sensors all named "Phone": a question about one
+    carries the domain and device class that pick it, and that pick is exactly one entity."""
+    gen = Generator(None, 91, questions=True)
+    asked = 0
+    for _ in range(6000):
+        raw = gen.raw()
+        if raw is None or not raw.source.startswith("question"):
+            continue
+        for call in raw.calls:
+            name = call.arguments.get("name")
+            owners = [e for e in raw.home.entities if name is not None and name in e.names]
+            if call.name != "HassGetState" or len(owners) < 2 or "area" in call.arguments:
+                continue
+            assert "domain" in call.arguments, (raw.text, call)
+            picked = [
+                e
+                for e in owners
+                if e.domain in call.arguments["domain"]
+                and e.device_class in call.arguments.get("device_class", [None])
+            ]
+            assert len(picked) == 1, (raw.text, call, owners)
+            asked += 1
+    assert asked >= 10
