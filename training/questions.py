@@ -57,7 +57,7 @@ KIND_WEIGHTS: dict[str, float] = {
     "readout": 0.08,
     "group": 0.2,
     "climate": 0.05,
-    "clock": 0.05,
+    "clock": 0.07,
     "follow_up": 0.09,
     "negative": 0.03,
 }
@@ -238,6 +238,9 @@ def augment_home(rng: random.Random, home: HomeContext) -> HomeContext:
             add("person", None, person, None, rng.choice(("home", "not_home")))
     if rng.random() < SHARED_NAME_SHARE:
         extra.extend(_shared_device(rng, home, used, ids))
+    if rng.random() < WEATHER_SHARE:
+        for place in rng.sample(WEATHER_PLACES, rng.randint(1, 3)):
+            add("weather", None, place, None, rng.choice(("sunny", "cloudy", "rainy")))
     if not extra:
         return home
     floors = {a.name: a.floor for a in home.areas}
@@ -469,9 +472,12 @@ CLIMATE = (
     "temperature in the {a}?",
     "what temperature is it in the {a}",
     "is it warm in the {a}",
+    "what's the {a} temperature",
+    "{a} temperature?",
+    "how warm is the {a} right now",
 )
 CLIMATE_HERE = ("how warm is it in here", "how cold is it", "what's the temperature in here", "is it warm in here", "what's the temperature")  # fmt: skip
-CLIMATE_NAMED = ("what's the {n} reading", "what temperature does the {n} show", "how warm does the {n} say it is", "what's the {n} at")  # fmt: skip
+CLIMATE_NAMED = ("what's the {n} reading", "what temperature does the {n} show", "how warm does the {n} say it is", "what's the {n} at", "what's the temperature on the {n}", "what does the {n} read", "the {n} temperature?")  # fmt: skip
 
 GROUP_ANY = (
     "are any {g} {w}{where}",
@@ -532,7 +538,26 @@ WEATHER = (
     "what's the forecast",
     "weather?",
 )
-WEATHER_NAMED = ("what's the weather in {n}", "how's the weather at {n}", "weather for {n}?")
+WEATHER_NAMED = (
+    "what's the weather in {n}",
+    "how's the weather at {n}",
+    "weather for {n}?",
+    "what's the weather like in {n}",
+    "is it raining in {n}",
+    "what's the forecast for {n}",
+    "{n} weather?",
+    "how's the weather in {n} today",
+    "what's it like in {n}",
+    "tell me the weather for {n}",
+    "is it sunny in {n}",
+)
+# Weather entities: the home's own forecast, and places people keep an eye on.
+WEATHER_PLACES = (
+    "Home", "Forecast Home", "Paris", "Berlin", "New York", "Tokyo", "Sydney", "Madrid",
+    "Amsterdam", "Toronto", "Chicago", "Dublin", "Oslo", "Vienna", "Lisbon", "Seattle", "Munich",
+    "Rome", "Prague", "The Cabin", "Beach House", "Grandma's", "Ski Chalet", "Boston",
+)  # fmt: skip
+WEATHER_SHARE = 0.35  # augmented homes that get one to three weather entities
 TIME = (
     "what time is it",
     "time please",
@@ -785,9 +810,9 @@ class QuestionGenerator:
 
     def _clock(self, rng: random.Random, home: HomeContext, area: str | None) -> Any:
         r = rng.random()
-        if r < 0.3:
+        if r < 0.25:
             return rng.choice(TIME), [ToolCall("HassGetCurrentTime", {})], None, area
-        if r < 0.55:
+        if r < 0.45:
             return rng.choice(DATE), [ToolCall("HassGetCurrentDate", {})], None, area
         weathers = [e for e in home.entities if e.domain == "weather"]
         if not weathers:
