@@ -104,6 +104,18 @@ def test_numpy_model_matches_the_plain_formulation(large_scales: bool) -> None:
     np.testing.assert_allclose(stepped, want, rtol=1e-4, atol=1e-4 * np.abs(want).max())
 
 
+def test_a_source_of_padding_only_stays_finite() -> None:
+    """Every key masked: the fast softmax would divide 0 by 0; such a row takes the max path,
+    whose uniform weights the plain formulation gives too."""
+    ckpt = random_checkpoint(seed=11)
+    model = NumpyModel(ckpt.config, ckpt.params)
+    src, tgt = np.zeros(5, dtype=np.int64), np.array([1, 7, 9])
+    got = model.teacher_forced(src, tgt)
+    assert np.isfinite(got).all()
+    want = plain_forward(ckpt.config, ckpt.params, src, tgt)
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4 * np.abs(want).max())
+
+
 def test_score_bound_holds() -> None:
     """No q . k of unit-rms rows scaled as the bound assumes exceeds it."""
     rng = np.random.default_rng(0)

@@ -389,13 +389,14 @@ class NumpyModel:
         ids = np.asarray(src_ids, dtype=np.int64)
         key_mask = ids != c.pad_token_id
         mask = None if key_mask.all() else key_mask[None, :]
+        readable = bool(key_mask.any())  # all padding: every row masked, the max path's uniform
         S = len(ids)
         rope2 = self._rope(0, S)
         x = self.embed(ids)
         for a in self.enc_attn:
             q, k, v = self._self_qkv(a, x, rope2)
             k_t = np.ascontiguousarray(k).transpose(0, 2, 1)
-            out = self._attend(q, k_t, v, mask, S, a.exp_safe)
+            out = self._attend(q, k_t, v, mask, S, a.exp_safe and readable)
             x = x + out @ a.w_out
         enc = scaled_norm(x, self.enc_final)
         cross_k, cross_v = [], []
@@ -440,6 +441,7 @@ class NumpyModel:
         causal = None if T == 1 else np.arange(P + T)[None, :] <= np.arange(P, P + T)[:, None]
         key_mask = encoded.key_mask
         cross_mask = None if key_mask.all() else key_mask[None, :]
+        readable = bool(key_mask.any())
         y = self.embed(ids)
         for i, (sa, ca) in enumerate(zip(self.self_attn, self.cross_attn, strict=True)):
             q, k, v = self._self_qkv(sa, y, rope2)
@@ -454,7 +456,7 @@ class NumpyModel:
             else:
                 q = q.reshape(T, KV, H // KV, hd).transpose(1, 2, 0, 3).reshape(KV, -1, hd)
             out = self._attend(
-                q, encoded.cross_k[i], encoded.cross_v[i], cross_mask, T, ca.exp_safe
+                q, encoded.cross_k[i], encoded.cross_v[i], cross_mask, T, ca.exp_safe and readable
             )
             y = y + out @ ca.w_out
         cache.length = P + T
