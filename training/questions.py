@@ -153,6 +153,12 @@ PEOPLE = ("Anna", "Ben", "Chris", "Dana", "Eli", "Fatima", "George", "Hana", "Mu
 SENSOR_RICH_SHARE = 0.4  # homes that get many sensors of many classes (augment_home)
 SHARED_NAME_SHARE = 0.5  # homes that get a device whose sensors all carry its name
 SHARED_PICK = 0.6  # named questions in such a home that ask about one of those sensors
+DEVICE_SENSOR_SHARE = 0.35  # sensors named "<device> <what it measures>", as integrations do
+SENSOR_DEVICES = (
+    "Fridge", "Washer", "Car", "Solar", "Heat Pump", "Boiler", "Office PC", "Pool", "Inverter",
+    "Battery Pack", "Water Heater", "Dehumidifier", "Server Rack", "Attic", "Basement", "Freezer",
+    "Dryer", "EV Charger", "Grid", "House", "Garden", "Workshop", "Nursery", "Shed", "Wallbox",
+)  # fmt: skip
 # Devices whose entities take the device's own name (HA's has_entity_name with no entity name,
 # or a user who named them so): a phone with a battery, a charging and a presence sensor, all
 # "Phone". A question about one must then say which: its domain and device class go in the call.
@@ -228,7 +234,12 @@ def augment_home(rng: random.Random, home: HomeContext) -> HomeContext:
     for _ in range(rng.randint(4, 12) if rich else rng.randint(1, 4)):
         dc = rng.choice(sorted(SENSOR_NAMES))
         area = rng.choice(home.areas).name if rng.random() < 0.8 else None
-        add("sensor", dc, rng.choice(SENSOR_NAMES[dc]), area, str(rng.randint(0, 400)))
+        base = rng.choice(SENSOR_NAMES[dc])
+        if rng.random() < DEVICE_SENSOR_SHARE:  # "Car tyre pressure", "Solar Power Use"
+            base = f"{rng.choice(SENSOR_DEVICES)} {rng.choice(SENSOR_NOUNS[dc])}"
+            base = base.title() if rng.random() < 0.5 else base[0].upper() + base[1:].lower()
+            area = None if rng.random() < 0.5 else area
+        add("sensor", dc, base, area, str(rng.randint(0, 400)))
     for _ in range(rng.randint(6, 18) if rich else rng.randint(1, 4)):
         dc = rng.choice(sorted(BINARY_NAMES))
         area = rng.choice(home.areas).name if rng.random() < 0.8 else None
@@ -691,7 +702,9 @@ class QuestionGenerator:
         forms = NAMED_YES_NO + (NAMED_LEFT if state in LEFT_STATES else ())
         said_name = _name_text(rng, e)
         args = _which(home, e)
-        noun = _class_noun(rng, e) if len(args) > 1 else None
+        # a shared name must say its class; any sensor may ("the power of the pool pump")
+        said_class = len(args) > 1 or (e.domain == "sensor" and rng.random() < 0.4)
+        noun = _class_noun(rng, e) if said_class else None
         if noun:  # "is the phone battery low": the class says which of the phone's sensors
             said_name = f"{said_name} {noun}" if rng.random() < 0.7 else f"{said_name}'s {noun}"
         text = rng.choice(forms).format(n=said_name, w=said)
@@ -725,7 +738,9 @@ class QuestionGenerator:
                 )
             return text, [ToolCall("HassGetState", {"name": e.name})], None, area
         args = _which(home, e)
-        noun = _class_noun(rng, e) if len(args) > 1 else None
+        # a shared name must say its class; any sensor may ("the power of the pool pump")
+        said_class = len(args) > 1 or (e.domain == "sensor" and rng.random() < 0.4)
+        noun = _class_noun(rng, e) if said_class else None
         if noun:
             forms = SHARED_READOUT if e.domain == "sensor" else SHARED_STATUS
             text = rng.choice(forms).format(n=_name_text(rng, e), c=noun)
