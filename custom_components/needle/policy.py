@@ -705,6 +705,25 @@ def _contradicts(call: ToolCall, text: str, said: frozenset[str]) -> Held | None
     named = COVER_CLASSES & said
     if classes and named and not classes & named:
         return Held(call, f"I could not find the {sorted(named)[0]} you mean", WRONG_DEVICE)
+    if call.name in _LIST_ADD:
+        return _list_item_contradicts(call, said)
+    return None
+
+
+# To-do lists: adding is one direction, removing or ticking off the other (as on and off), and
+# an item that is only the list's own name was not said as an item ("... on my chores list").
+_LIST_ADD = frozenset({"HassListAddItem", "HassShoppingListAddItem"})
+_LIST_REMOVE_WORDS = frozenset({"remove", "delete", "cross", "tick", "complete", "erase", "strike"})
+_LIST_ADD_WORDS = frozenset({"add", "put", "stick", "pop", "include", "need", "buy", "get"})
+
+
+def _list_item_contradicts(call: ToolCall, said: frozenset[str]) -> Held | None:
+    if said & _LIST_REMOVE_WORDS and not said & _LIST_ADD_WORDS:
+        return Held(call, "you asked me to take something off a list, not to add it", UNGROUNDED)
+    item = str(call.arguments.get("item") or "").casefold().split()
+    list_name = str(call.arguments.get("name") or "shopping list").casefold().split()
+    if item and set(item) <= {*list_name, "list"}:
+        return Held(call, f"I did not catch what to add to {' '.join(list_name)}", UNGROUNDED)
     return None
 
 

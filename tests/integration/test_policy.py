@@ -457,6 +457,35 @@ def test_a_said_percentage_must_be_used() -> None:
     assert judge("bring the office blinds down halfway", half).act == [half]
 
 
+def test_a_list_item_is_added_only_when_adding_was_said() -> None:
+    """Adding and taking off a list are opposite directions, as on and off; and an item that is
+    only the list's own name ("... on my chores list") was never said as an item."""
+    home = HomeContext(
+        entities=(EntityInfo("todo.chores", "Chores", "todo"),), areas=(AreaInfo("Kitchen"),)
+    )
+    tools = (
+        ToolSchema("HassListAddItem", "", (ToolParam("item"), ToolParam("name"))),
+        ToolSchema("HassShoppingListAddItem", "", (ToolParam("item"),)),
+    )
+
+    def add(text: str, item: str, name: str | None = "Chores"):
+        call = ToolCall(
+            "HassListAddItem" if name else "HassShoppingListAddItem",
+            {"item": item, **({"name": name} if name else {})},
+        )
+        return decide(text, [call], [0.99], tools, home)
+
+    assert add("remove take out the trash on my chores list", "take out the trash").act == []
+    assert add("cross eggs off the shopping list", "eggs", None).held[0].kind == UNGROUNDED
+    d = add("remove the trash on my chores list", "chores")
+    assert d.act == [] and d.held[0].kind == UNGROUNDED
+    assert add("put chores list on my chores list", "chores list").act == []
+    # what was asked still runs
+    assert len(add("add take out the trash to my chores list", "take out the trash").act) == 1
+    assert len(add("put eggs on the chores list", "eggs").act) == 1
+    assert len(add("we need to remove the mould, add bleach to chores", "bleach").act) == 1
+
+
 def test_on_as_a_preposition_is_not_a_contradiction() -> None:
     off = ToolCall("HassTurnOff", {"name": "Desk Lamp"})
     assert judge("deactivate the desk lamp on the desk", off).act == [off]
