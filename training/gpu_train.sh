@@ -24,7 +24,7 @@ for f in "$DATA"/*.jsonl.gz; do gunzip -c "$f" >"$WORK/$(basename "$f" .gz)"; do
 "$PY" -c "import torch; print('torch', torch.__version__, 'cuda', torch.cuda.is_available())"
 PYTHONUNBUFFERED=1 "$PY" -m training.train \
   --train "$WORK"/train_*.jsonl --val "$WORK/val.jsonl" --spm training/data/tokenizer.model \
-  --out "$WORK/run" --init "${NEEDLE_INIT:-training/checkpoints/stage11.pkl}" \
+  --out "$WORK/run" --init "${NEEDLE_INIT:-training/checkpoints/stage12.pkl}" \
   --d-model 256 --heads 4 --kv-heads 2 --enc-layers 3 --dec-layers 2 --vocab 4096 \
   --steps "${NEEDLE_STEPS:-3000}" --lr "${NEEDLE_LR:-1e-4}" --warmup 20 \
   --batch-tokens "${NEEDLE_BATCH_TOKENS:-8192}" --eval-every "${NEEDLE_EVAL_EVERY:-250}" \
