@@ -450,23 +450,23 @@ READOUT = (
     "check the {n} for me",
 )
 SHARED_READOUT = (  # a device with several sensors: the class says which ("the phone's battery")
-    "what's the {n} {c}",
+    "what's the {nc}",  # {nc}: the device's name and the class, "phone battery"
     "what is the {n}'s {c}",
     "what's the {c} of the {n}",
-    "how's the {n} {c}",
-    "{n} {c}?",
-    "tell me the {n} {c}",
+    "how's the {nc}",
+    "{nc}?",
+    "tell me the {nc}",
     "what {c} does the {n} report",
     "read me the {c} on the {n}",
-    "check the {n} {c}",
+    "check the {nc}",
 )
 SHARED_STATUS = (  # the same for a binary sensor of such a device
-    "what's the status of the {n} {c}",
-    "how's the {n} {c}",
-    "{n} {c}?",
-    "check the {n} {c}",
+    "what's the status of the {nc}",
+    "how's the {nc}",
+    "{nc}?",
+    "check the {nc}",
     "what does the {n}'s {c} say",
-    "what state is the {n} {c} in",
+    "what state is the {nc} in",
 )
 AREA_READOUT: dict[str, tuple[str, ...]] = {
     "humidity": ("how humid is it in the {a}", "what's the humidity in the {a}", "how damp is the {a}", "humidity in the {a}?"),
@@ -743,7 +743,8 @@ class QuestionGenerator:
         noun = _class_noun(rng, e) if said_class else None
         if noun:
             forms = SHARED_READOUT if e.domain == "sensor" else SHARED_STATUS
-            text = rng.choice(forms).format(n=_name_text(rng, e), c=noun)
+            said = _name_text(rng, e)
+            text = rng.choice(forms).format(n=said, c=noun, nc=f"{said} {noun}")
         else:
             text = rng.choice(READOUT).format(n=_name_text(rng, e))
         return text, [ToolCall("HassGetState", args)], None, area
