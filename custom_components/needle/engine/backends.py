@@ -430,6 +430,9 @@ def graph_name(key: str) -> str:
     return key.replace("/", ".")
 
 
+DECODER_THREADS = 1  # onnxruntime's intra-op threads for decoding steps (see OnnxRuntimeBackend)
+
+
 def default_threads() -> int:
     """Intra-op threads: every core this process may use (a Home Assistant box has 2-4)."""
     try:
@@ -444,7 +447,9 @@ class OnnxRuntimeBackend(_Steps):
     name = "onnxruntime"
     gathers_rows = True
 
-    def __init__(self, bundle: Bundle, *, threads: int | None = None) -> None:
+    def __init__(
+        self, bundle: Bundle, *, threads: int | None = None, decoder_threads: int | None = None
+    ) -> None:
         if not bundle.has_graphs:
             raise BackendError("this bundle has no ONNX graphs; use the numpy backend")
         try:
@@ -452,29 +457,41 @@ class OnnxRuntimeBackend(_Steps):
         except ImportError as err:
             raise BackendError("onnxruntime is not installed here; use the numpy backend") from err
         self.config = bundle.config
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads or default_threads()
-        options.inter_op_num_threads = 1
-        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        # no busy-waiting threads: Home Assistant shares its few cores with everything else
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        # Memory patterns pay off for repeated input shapes; ours change every request and
-        # every decoded token. Off, peak RSS of the fp32 model drops by ~20 MB, speed the same.
-        options.enable_mem_pattern = False
         # Both graphs read the embedding table from weights.bin; each session would map it on
         # its own, and both mappings count as resident. Handed to both from one memory map it
         # is resident once (-13 MB peak at fp32). The arrays must outlive the sessions.
-        self._shared: list[tuple[np.ndarray, Any]] = []
+        self._shared: list[tuple[str, np.ndarray, Any]] = []
         for key in SHARED_TENSORS:
             if key in bundle.tensors:
                 array = bundle.raw(key)
-                value = ort.OrtValue.ortvalue_from_numpy(array)
-                self._shared.append((array, value))
+                self._shared.append((key, array, ort.OrtValue.ortvalue_from_numpy(array)))
+
+        def session_options(intra_op_threads: int) -> Any:
+            options = ort.SessionOptions()
+            options.intra_op_num_threads = intra_op_threads
+            options.inter_op_num_threads = 1
+            options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+            options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+            # no busy-waiting threads: Home Assistant shares its few cores with everything else
+            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+            # Memory patterns pay off for repeated input shapes; ours change every request and
+            # every decoded token. Off, peak RSS of the fp32 model drops by ~20 MB, speed the same.
+            options.enable_mem_pattern = False
+            for key, _, value in self._shared:
                 options.add_initializer(graph_name(key), value)
+            return options
+
+        # The encoder's products are large (every source token at once): every core. A decoding
+        # step's are one row each, where waking a second thread costs more than it brings (v1
+        # size, int4, idle 2-core Zen 5: decode 2,017 tok/s on one thread, 1,767 on two; with
+        # the other core busy the gap was larger): one thread unless told otherwise.
+        options = session_options(threads or default_threads())
+        step_options = session_options(decoder_threads or DECODER_THREADS)
         providers = ["CPUExecutionProvider"]
         self._encoder = ort.InferenceSession(str(bundle.encoder_onnx), options, providers=providers)
-        self._decoder = ort.InferenceSession(str(bundle.decoder_onnx), options, providers=providers)
+        self._decoder = ort.InferenceSession(
+            str(bundle.decoder_onnx), step_options, providers=providers
+        )
         c = self.config
         layers = range(c.num_decoder_layers)
         if "past_k_0" not in {i.name for i in self._decoder.get_inputs()}:
@@ -489,7 +506,9 @@ class OnnxRuntimeBackend(_Steps):
         if "hidden" in {o.name for o in self._decoder.get_outputs()}:
             if bundle.logits_onnx is None:
                 raise BackendError(f"this bundle's decoder needs {LOGITS_ONNX}, which is missing")
-            self._head = ort.InferenceSession(str(bundle.logits_onnx), options, providers=providers)
+            self._head = ort.InferenceSession(
+                str(bundle.logits_onnx), step_options, providers=providers
+            )
             self._rows = RowLogits(bundle)
         self.gather_in_numpy = self.config.vocab_size * self.config.d_model >= ORT_GATHER_MACS
         self._first_output = "hidden" if self._head is not None else "logits"
