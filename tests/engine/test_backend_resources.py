@@ -133,3 +133,19 @@ def test_proc_stat_reading_is_sane() -> None:
     first = load._system_busy_s()
     assert first > 0
     assert load._system_busy_s() >= first
+
+
+def test_onnxruntime_decodes_on_one_thread_and_encodes_on_every_core(
+    random_bundles, monkeypatch
+) -> None:
+    """A step's products are one row each: a second thread costs more than it brings there,
+    while the encoder's large products want every core (README, *Speed*)."""
+    pytest.importorskip("onnxruntime")
+    monkeypatch.setattr(backends, "default_threads", lambda: 4)
+    backend = load_backend(read_bundle(random_bundles["int8"]), "onnxruntime")
+    assert backend._encoder.get_session_options().intra_op_num_threads == 4
+    assert backend._decoder.get_session_options().intra_op_num_threads == backends.DECODER_THREADS
+    assert backend._head.get_session_options().intra_op_num_threads == backends.DECODER_THREADS
+    assert backends.DECODER_THREADS == 1
+    told = backends.OnnxRuntimeBackend(read_bundle(random_bundles["int8"]), decoder_threads=2)
+    assert told._decoder.get_session_options().intra_op_num_threads == 2
