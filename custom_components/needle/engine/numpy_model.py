@@ -26,7 +26,7 @@ in the other ~30 %.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -188,6 +188,29 @@ class KVCache:
             setattr(self, name, new)
 
 
+def _stacker(params: Mapping[str, np.ndarray], prefix: str) -> Callable[[str], np.ndarray]:
+    """One layer stack's tensors as float32, each key read once (int8 bundles dequantize here)."""
+
+    def stack(name: str) -> np.ndarray:
+        return np.asarray(params[f"{prefix}/{name}"], dtype=np.float32)
+
+    return stack
+
+
+def _qk_scales(
+    stack: Callable[[str], np.ndarray], head_dim: int
+) -> list[tuple[np.ndarray, np.ndarray, bool]]:
+    """Per layer: the query's QK-norm scale with 1/sqrt(hd) folded in, the key's, and whether
+    that layer's scores stay below EXP_SAFE_SCORE (its softmax needs no max subtracted)."""
+    inv_sqrt_hd = np.float32(1.0 / np.sqrt(head_dim))
+    out = []
+    for q_norm, k_norm in zip(stack("q_norm/scale"), stack("k_norm/scale"), strict=True):
+        q_scale = ((1.0 + q_norm) * inv_sqrt_hd).astype(np.float32)
+        k_scale = (1.0 + k_norm).astype(np.float32)
+        out.append((q_scale, k_scale, score_bound(q_scale, k_scale, head_dim) < EXP_SAFE_SCORE))
+    return out
+
+
 class NumpyModel:
     """Weights as float32 arrays plus the forward functions; holds no per-request state."""
 
@@ -248,35 +271,23 @@ class NumpyModel:
         gate: np.ndarray,
     ) -> list[SelfAttention]:
         c = self.config
-        hd = c.head_dim
-        inv_sqrt_hd = np.float32(1.0 / np.sqrt(hd))
-
-        def stack(name: str) -> np.ndarray:  # each key read once: int8 bundles dequantize here
-            return np.asarray(params[f"{prefix}/{name}"], dtype=np.float32)
-
+        stack = _stacker(params, prefix)
         # one (L, d, d + 2kv) array: each layer's slice is contiguous, nothing is copied twice
         w_qkv = np.concatenate(
             [stack("q_proj/kernel"), stack("k_proj/kernel"), stack("v_proj/kernel")], axis=2
         )
         w_qkv *= pre_norm.reshape(layers, -1, 1)  # norm(x) @ W == unit_rms(x) @ (diag(1+s) W)
         w_out = stack("out_proj/kernel") * gate.reshape(layers, 1, -1)  # x + g*(o @ W)
-        q_norm, k_norm = stack("q_norm/scale"), stack("k_norm/scale")
         out = []
-        for i in range(layers):
-            q_scale = (1.0 + q_norm[i]) * inv_sqrt_hd
-            k_scale = 1.0 + k_norm[i]
+        for i, (q_scale, k_scale, exp_safe) in enumerate(_qk_scales(stack, c.head_dim)):
+            qk_scale = np.concatenate(
+                [
+                    np.broadcast_to(q_scale, (c.num_heads, c.head_dim)),
+                    np.broadcast_to(k_scale, (c.num_kv_heads, c.head_dim)),
+                ]
+            )
             out.append(
-                SelfAttention(
-                    w_qkv=w_qkv[i],
-                    w_out=np.ascontiguousarray(w_out[i]),
-                    qk_scale=np.concatenate(
-                        [
-                            np.broadcast_to(q_scale, (c.num_heads, hd)),
-                            np.broadcast_to(k_scale, (c.num_kv_heads, hd)),
-                        ]
-                    ).astype(np.float32),
-                    exp_safe=score_bound(q_scale, k_scale, hd) < EXP_SAFE_SCORE,
-                )
+                SelfAttention(w_qkv[i], np.ascontiguousarray(w_out[i]), qk_scale, exp_safe)
             )
         return out
 
@@ -289,31 +300,23 @@ class NumpyModel:
         pre_norm: np.ndarray,
         gate: np.ndarray,
     ) -> list[CrossAttention]:
-        hd = self.config.head_dim
-        inv_sqrt_hd = np.float32(1.0 / np.sqrt(hd))
-
-        def stack(name: str) -> np.ndarray:
-            return np.asarray(params[f"{prefix}/{name}"], dtype=np.float32)
-
+        stack = _stacker(params, prefix)
         w_kv = np.concatenate([stack("k_proj/kernel"), stack("v_proj/kernel")], axis=2)
         w_q = stack("q_proj/kernel") * pre_norm.reshape(layers, -1, 1)
         w_out = stack("out_proj/kernel") * gate.reshape(layers, 1, -1)
-        q_norm, k_norm = stack("q_norm/scale"), stack("k_norm/scale")
-        out = []
-        for i in range(layers):
-            q_scale = ((1.0 + q_norm[i]) * inv_sqrt_hd).astype(np.float32)
-            k_scale = (1.0 + k_norm[i]).astype(np.float32)
-            out.append(
-                CrossAttention(
-                    w_q=np.ascontiguousarray(w_q[i]),
-                    w_kv=w_kv[i],
-                    w_out=np.ascontiguousarray(w_out[i]),
-                    q_scale=q_scale,
-                    k_scale=k_scale,
-                    exp_safe=score_bound(q_scale, k_scale, hd) < EXP_SAFE_SCORE,
-                )
+        return [
+            CrossAttention(
+                w_q=np.ascontiguousarray(w_q[i]),
+                w_kv=w_kv[i],
+                w_out=np.ascontiguousarray(w_out[i]),
+                q_scale=q_scale,
+                k_scale=k_scale,
+                exp_safe=exp_safe,
             )
-        return out
+            for i, (q_scale, k_scale, exp_safe) in enumerate(
+                _qk_scales(stack, self.config.head_dim)
+            )
+        ]
 
     def embed(self, ids: np.ndarray) -> np.ndarray:
         return self.embedding[ids] * self.embed_scale
