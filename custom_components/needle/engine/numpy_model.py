@@ -223,30 +223,23 @@ class NumpyModel:
         def plus1(key: str) -> np.ndarray:
             return (1.0 + f32(key)).astype(np.float32)
 
-        L_enc, L_dec = config.num_encoder_layers, config.num_decoder_layers
         self.embedding = f32("embedding/embedding")
         self.embed_scale = np.float32(np.sqrt(config.d_model))
         self.enc_attn = self._self_attention(
-            params,
-            f"{ENC}/self_attn",
-            L_enc,
-            pre_norm=plus1(f"{ENC}/ZCRMSNorm_0/scale"),
-            gate=sigmoid(f32(f"{ENC}/attn_gate")),
+            _stacker(params, f"{ENC}/self_attn"),
+            plus1(f"{ENC}/ZCRMSNorm_0/scale"),
+            sigmoid(f32(f"{ENC}/attn_gate")),
         )
         self.enc_final = plus1("encoder/final_norm/scale")
         self.self_attn = self._self_attention(
-            params,
-            f"{DEC}/self_attn",
-            L_dec,
-            pre_norm=plus1(f"{DEC}/ZCRMSNorm_0/scale"),
-            gate=sigmoid(f32(f"{DEC}/self_attn_gate")),
+            _stacker(params, f"{DEC}/self_attn"),
+            plus1(f"{DEC}/ZCRMSNorm_0/scale"),
+            sigmoid(f32(f"{DEC}/self_attn_gate")),
         )
         self.cross_attn = self._cross_attention(
-            params,
-            f"{DEC}/cross_attn",
-            L_dec,
-            pre_norm=plus1(f"{DEC}/ZCRMSNorm_1/scale"),
-            gate=sigmoid(f32(f"{DEC}/cross_attn_gate")),
+            _stacker(params, f"{DEC}/cross_attn"),
+            plus1(f"{DEC}/ZCRMSNorm_1/scale"),
+            sigmoid(f32(f"{DEC}/cross_attn_gate")),
         )
         self.dec_final = plus1("decoder/ZCRMSNorm_0/scale")
         self.con_hidden = f32("contrastive_hidden/kernel")
@@ -262,16 +255,11 @@ class NumpyModel:
         self._sin2 = np.concatenate([-sin, sin], axis=-1)
 
     def _self_attention(
-        self,
-        params: Mapping[str, np.ndarray],
-        prefix: str,
-        layers: int,
-        *,
-        pre_norm: np.ndarray,
-        gate: np.ndarray,
+        self, stack: Callable[[str], np.ndarray], pre_norm: np.ndarray, gate: np.ndarray
     ) -> list[SelfAttention]:
+        """Each layer's weights, the pre-norm's (L, d) scale and the (L,) gate folded in."""
+        layers = len(pre_norm)
         c = self.config
-        stack = _stacker(params, prefix)
         # one (L, d, d + 2kv) array: each layer's slice is contiguous, nothing is copied twice
         w_qkv = np.concatenate(
             [stack("q_proj/kernel"), stack("k_proj/kernel"), stack("v_proj/kernel")], axis=2
@@ -292,15 +280,10 @@ class NumpyModel:
         return out
 
     def _cross_attention(
-        self,
-        params: Mapping[str, np.ndarray],
-        prefix: str,
-        layers: int,
-        *,
-        pre_norm: np.ndarray,
-        gate: np.ndarray,
+        self, stack: Callable[[str], np.ndarray], pre_norm: np.ndarray, gate: np.ndarray
     ) -> list[CrossAttention]:
-        stack = _stacker(params, prefix)
+        """Each layer's weights, the pre-norm's (L, d) scale and the (L,) gate folded in."""
+        layers = len(pre_norm)
         w_kv = np.concatenate([stack("k_proj/kernel"), stack("v_proj/kernel")], axis=2)
         w_q = stack("q_proj/kernel") * pre_norm.reshape(layers, -1, 1)
         w_out = stack("out_proj/kernel") * gate.reshape(layers, 1, -1)
