@@ -62,6 +62,7 @@ from .policy import (
     Part,
     PendingQuestions,
     decide_parts,
+    grounded_read_tools,
     log_fields,
     missed_parts,
     resolve,
@@ -204,9 +205,13 @@ def _think(
             count_tokens=engine.count_tokens,
             **limits,
         )
-        # grounding: free-text arguments (list items, timer names) are copied from the clause
+        # grounding: free-text arguments (list items, timer names) are copied from the clause,
+        # and a question names only what the clause points at
+        decode_tools = grounded_read_tools(prompt.tools, clause.text, home, previous)  # type: ignore[arg-type]
         built = time.monotonic()
-        generation = engine.generate(prompt.query, prompt.tools, grounding=clause.text)
+        generation = engine.generate(
+            prompt.query, prompt.tools, grounding=clause.text, decode_tools=decode_tools
+        )
         _debug_request(
             "model",
             prompt_tokens=getattr(generation, "encoder_tokens", "?"),

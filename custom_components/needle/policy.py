@@ -358,6 +358,66 @@ def _mentions(name: str, sentence: frozenset[str]) -> bool:
     return bool(w) and w <= sentence
 
 
+# --- what a question may be about ---------------------------------------------------------
+
+# Reads whose target HA fills in when none is given (the home's weather, the thermostat
+# here): a name the sentence does not say is better left out than guessed.
+DEFAULT_TARGET_READS = frozenset({"HassGetWeather", "HassClimateGetTemperature"})
+
+
+def _said_score(e: EntityInfo, home: HomeContext, sentence: frozenset[str]) -> int:
+    """How many of the sentence's words point at e: words of its best name or alias, and of
+    its area's names when that area is said ("the light in the kitchen": Ceiling Light)."""
+    area_words: frozenset[str] = frozenset()
+    if e.area:
+        place = next((a for a in home.areas if a.name == e.area), None)
+        for n in place.names if place else ():
+            if _mentions(n, sentence):
+                area_words |= _content(n)
+    return max((len((_content(n) | area_words) & sentence) for n in e.names), default=0)
+
+
+def grounded_read_tools(
+    tools: Sequence[ToolSchema], text: str, home: HomeContext, previous: Turn | None
+) -> tuple[ToolSchema, ...]:
+    """The tools the decoder may write, where a read may only name what the sentence points at.
+
+    A read naming a device the sentence does not point at is refused anyway
+    (``_read_target_is_said``), so the decoder's choice of name for the reading tools is
+    narrowed to the entities that share the most words with the sentence (ties all stay), plus
+    the last turn's ("and is it on?"): "what is the energy of solar production" can no longer
+    come out as the Heat pump NO2 sensor. Nothing pointed at: the choice stays as it was (and
+    a guess is refused as before); for reads HA answers without a name (weather, the
+    thermostat's temperature) the name is left out. Commands are not narrowed: there a forced
+    choice could act on a device nobody asked for, where a refusal changes nothing.
+    """
+    sentence = _content(text)
+    scores: dict[str, int] = {}
+    for e in home.entities:
+        score = _said_score(e, home, sentence)
+        for n in e.names:
+            scores[n.casefold()] = max(scores.get(n.casefold(), 0), score)
+    before = _previous(previous, "name")
+    out = []
+    for tool in tools:
+        param = tool.param("name")
+        if tool.name not in READ_ONLY_TOOLS or param is None or not param.enum:
+            out.append(tool)
+            continue
+        best = max((scores.get(v.casefold(), 0) for v in param.enum), default=0)
+        keep = tuple(
+            v
+            for v in param.enum
+            if (best and scores.get(v.casefold(), 0) == best) or v.casefold() in before
+        )
+        if not keep and tool.name not in DEFAULT_TARGET_READS:
+            out.append(tool)
+            continue
+        params = tuple(replace(p, enum=keep) if p is param else p for p in tool.params)
+        out.append(replace(tool, params=tuple(p for p in params if p.enum != ())))
+    return tuple(out)
+
+
 # --- the decision ----------------------------------------------------------------------------
 
 

@@ -69,6 +69,23 @@ def test_generate_returns_valid_calls(engine: NeedleEngine) -> None:
         json.loads(gen.text)
 
 
+def test_decode_tools_narrow_what_is_written_not_what_is_read(engine: NeedleEngine) -> None:
+    """``decode_tools`` (fewer enum values) bound the answer; the encoder still reads ``tools``."""
+    from dataclasses import replace
+
+    tools = ha_tools()
+    narrowed = []
+    for t in tools:
+        names = t.param("name")
+        keep = (names.enum[-1],) if names is not None and names.enum else None
+        params = tuple(replace(p, enum=keep) if p is names else p for p in t.params)
+        narrowed.append(replace(t, params=params))
+    for query in QUERIES:
+        gen = engine.generate(query, tools, max_calls=3, decode_tools=narrowed)
+        check_calls(gen.calls, narrowed, 3)
+        assert gen.encoder_tokens == len(engine.encode_input(query, tools))
+
+
 def test_encoder_input_rule(engine: NeedleEngine) -> None:
     tok = engine.tokenizer
     tools = ha_tools()

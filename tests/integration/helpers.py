@@ -73,9 +73,14 @@ class ScriptedEngine:
     closed: bool = False
     confidence: dict[str, tuple[float, ...]] = field(default_factory=dict)  # per sentence
     grounding: list[str | None] = field(default_factory=list)
+    decode_tools: list[tuple[ToolSchema, ...] | None] = field(default_factory=list)
 
     def generate(
-        self, query: str, tools: Sequence[ToolSchema], grounding: str | None = None
+        self,
+        query: str,
+        tools: Sequence[ToolSchema],
+        grounding: str | None = None,
+        decode_tools: Sequence[ToolSchema] | None = None,
     ) -> ScriptedGeneration:
         if self.delay:
             time.sleep(self.delay)
@@ -85,6 +90,7 @@ class ScriptedEngine:
         rule = self.rules.get(query.split("\n", 1)[0], [])
         calls = list(rule(query, tuple(tools)) if callable(rule) else rule)
         self.grounding.append(grounding)
+        self.decode_tools.append(None if decode_tools is None else tuple(decode_tools))
         conf = self.confidence.get(query.split("\n", 1)[0], ())
         return ScriptedGeneration(calls, calls_json(calls, tuple(tools)), conf)
 

@@ -531,3 +531,49 @@ def test_on_or_off_needs_words_that_say_so(monkeypatch: pytest.MonkeyPatch) -> N
     # no index: no opinion
     monkeypatch.setattr(policy, "default_retriever", lambda: Retriever({}))
     assert judge("put the desk lamp out", on("Desk Lamp")).act == [on("Desk Lamp")]
+
+
+def _names(tools: tuple[ToolSchema, ...], tool: str) -> tuple[str, ...] | None:
+    schema = next(t for t in tools if t.name == tool)
+    param = schema.param("name")
+    return None if param is None else param.enum
+
+
+def test_a_read_may_only_name_what_the_sentence_points_at() -> None:
+    from custom_components.needle.policy import grounded_read_tools
+
+    home = HomeContext(
+        entities=(
+            *HOME.entities,
+            EntityInfo("sensor.solar", "Solar production", "sensor", device_class="energy"),
+            EntityInfo("sensor.no2", "Heat pump NO2 sensor", "sensor"),
+            EntityInfo("sensor.powerwall", "Powerwall stored energy", "sensor"),
+            EntityInfo("weather.home", "Home", "weather"),
+            EntityInfo("weather.london", "London", "weather"),
+        ),
+        areas=HOME.areas,
+    )
+    names = tuple(n for e in home.entities for n in e.names)
+    reads = (
+        ToolSchema("HassGetState", "", (ToolParam("name", enum=names), ToolParam("area"))),
+        ToolSchema("HassGetWeather", "", (ToolParam("name", enum=("Home", "London")),)),
+        ToolSchema("HassTurnOn", "", (ToolParam("name", enum=names),)),
+    )
+    got = grounded_read_tools(reads, "what is the energy from solar production?", home, None)
+    # the most words said: Solar production (2) over Powerwall stored energy (1)
+    assert _names(got, "HassGetState") == ("Solar production",)
+    # commands are not narrowed; the weather's name is left out when no place is said
+    assert _names(got, "HassTurnOn") == names
+    assert _names(got, "HassGetWeather") is None
+    assert _names(grounded_read_tools(reads, "weather in london", home, None), "HassGetWeather") == (
+        "London",
+    )
+    # the area said counts for the devices in it: "the lamp in the office" is the Desk Lamp
+    got = grounded_read_tools(reads, "is the lamp in the office on", home, None)
+    assert _names(got, "HassGetState") == ("Desk Lamp",)
+    # nothing pointed at: the choice stays (a guess is refused later); the last turn's name
+    # stays allowed for a follow-up
+    assert _names(grounded_read_tools(reads, "is it on?", home, None), "HassGetState") == names
+    previous = Turn("turn on the tv", (ToolCall("HassTurnOn", {"name": "TV"}),))
+    got = grounded_read_tools(reads, "is the office fan on too", home, previous)
+    assert _names(got, "HassGetState") == ("TV", "Office Fan")

@@ -153,11 +153,15 @@ class NeedleEngine:
         constrained: bool = True,
         max_tokens: int = MAX_DECODER_TOKENS - 3,
         grounding: str | None = None,
+        decode_tools: Sequence[ToolSchema] | None = None,
     ) -> Generation:
         """Answer ``query`` with calls of ``tools`` (blocking). Constrained decoding always
         yields valid calls (``[]`` when the model makes none); unconstrained output that does
         not parse raises GenerationError. ``grounding`` (the user's own sentence) limits
-        free-text arguments to runs of its words (``decode.sentence_spans``)."""
+        free-text arguments to runs of its words (``decode.sentence_spans``).
+        ``decode_tools``: what the decoder may write, when that is less than the prompt shows
+        (the same tools with fewer enum values or parameters); the model still reads
+        ``tools``, so its prompt is the one it was trained on."""
         import numpy as np
 
         from .decode import ToolCallConstraint, constrained_generate, unconstrained_generate
@@ -173,7 +177,10 @@ class NeedleEngine:
             enc = self.backend.encode(np.asarray(src, dtype=np.int64))
             if constrained:
                 constraint = ToolCallConstraint(
-                    tools, self.tokenizer, max_calls=max_calls, grounding=grounding
+                    tools if decode_tools is None else tuple(decode_tools),
+                    self.tokenizer,
+                    max_calls=max_calls,
+                    grounding=grounding,
                 )
                 out = constrained_generate(self.backend, enc, constraint, max_tokens=max_tokens)
             else:
