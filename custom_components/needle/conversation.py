@@ -62,6 +62,7 @@ from .policy import (
     Part,
     PendingQuestions,
     decide_parts,
+    fit_read,
     grounded_read_tools,
     log_fields,
     missed_parts,
@@ -351,6 +352,7 @@ class NeedleConversationEntity(conversation.ConversationEntity):
                 list(thought.generation.calls), confidence, thought.prompt.tools
             )
             refused += invalid
+            valid = [fit_read(c, home) for c in valid]  # a named read keeps only fitting filters
             # "make it a bit dimmer": the model's calls (or the previous turn) give the target
             # of a step from the current state; the policy decides on the steps as on any call
             held_before = []

@@ -418,6 +418,57 @@ def grounded_read_tools(
     return tuple(out)
 
 
+# A binary sensor's state is on or off; what people ask is what that means for its class
+# (HA's frontend says "Open" for a door that is on, "Unlocked" for a lock sensor that is on).
+_BINARY_STATE_WORDS = {
+    "open": "on", "opened": "on", "closed": "off", "unlocked": "on", "locked": "off",
+    "home": "on", "not_home": "off", "detected": "on", "clear": "off",
+}  # fmt: skip
+
+
+def fit_read(call: ToolCall, home: HomeContext) -> ToolCall:
+    """A read that names a device, with only the filters that device can pass.
+
+    HA answers "is the log file big" (``name`` Log file, ``device_class`` power) with "could
+    not find Log file" when the Log file is a data-size sensor: the name says which entity is
+    meant, and a domain or class it does not have only hides it. So a named read keeps the
+    domain and device class of one of its namesakes where it gave them (the name shared by a
+    phone's sensors is still told apart by them), drops those none of them has, drops an area
+    that only repeats words of the name when no namesake is in it ("Living room heater
+    irradiance" in no area), and says a binary sensor's state as on/off ("is the shed window
+    shut": off). A read without a name, or a name the home lacks, stays as it is.
+    """
+    if call.name not in READ_ONLY_TOOLS or not isinstance(name := call.arguments.get("name"), str):
+        return call
+    folded = name.casefold()
+    namesakes = [e for e in home.entities if folded in (n.casefold() for n in e.names)]
+    if not namesakes:
+        return call
+    args = dict(call.arguments)
+    domains, classes = args.get("domain"), args.get("device_class")
+
+    def fits(e: EntityInfo, with_class: bool) -> bool:
+        return (not isinstance(domains, list) or e.domain in domains) and (
+            not with_class or not isinstance(classes, list) or e.device_class in classes
+        )
+
+    if not any(fits(e, True) for e in namesakes):
+        args.pop("device_class", None)
+        if not any(fits(e, False) for e in namesakes):
+            args.pop("domain", None)
+    if isinstance(area := args.get("area"), str):
+        canon = _canonical_area(home, area)
+        inside = any(e.area and e.area.casefold() == canon.casefold() for e in namesakes)
+        if not inside and _content(area) <= _content(name):
+            args.pop("area")
+    domains, classes = args.get("domain"), args.get("device_class")
+    kept = [e for e in namesakes if fits(e, True)] or namesakes
+    states = args.get("state")
+    if isinstance(states, list) and all(e.domain == "binary_sensor" for e in kept):
+        args["state"] = list(dict.fromkeys(_BINARY_STATE_WORDS.get(str(v), v) for v in states))
+    return call if args == call.arguments else replace(call, arguments=args)
+
+
 # --- the decision ----------------------------------------------------------------------------
 
 

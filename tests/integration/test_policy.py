@@ -577,3 +577,47 @@ def test_a_read_may_only_name_what_the_sentence_points_at() -> None:
     previous = Turn("turn on the tv", (ToolCall("HassTurnOn", {"name": "TV"}),))
     got = grounded_read_tools(reads, "is the office fan on too", home, previous)
     assert _names(got, "HassGetState") == ("TV", "Office Fan")
+
+
+def test_a_named_read_keeps_only_the_filters_its_device_can_pass() -> None:
+    from custom_components.needle.policy import fit_read
+
+    home = HomeContext(
+        entities=(
+            EntityInfo("sensor.log", "Log file", "sensor", device_class="data_size"),
+            EntityInfo("sensor.phone_battery", "Phone", "sensor", device_class="battery"),
+            EntityInfo("binary_sensor.phone_home", "Phone", "binary_sensor", device_class="presence"),
+            EntityInfo("binary_sensor.shed", "Shed Window", "binary_sensor", area="Shed", device_class="window"),
+            EntityInfo("sensor.lr_irr", "Living room irradiance", "sensor", device_class="irradiance"),
+            EntityInfo("light.lamp", "Lamp", "light", area="Kitchen"),
+        ),
+        areas=(AreaInfo("Living Room"), AreaInfo("Kitchen"), AreaInfo("Shed")),
+    )  # fmt: skip
+
+    def read(**args: object) -> dict[str, object]:
+        return fit_read(ToolCall("HassGetState", dict(args)), home).arguments
+
+    # a class the named device does not have only hides it
+    assert read(name="Log file", domain=["binary_sensor"], device_class=["power"]) == {
+        "name": "Log file"
+    }
+    # a shared name keeps what tells its namesakes apart, loses what fits none of them
+    assert read(name="Phone", domain=["binary_sensor"], device_class=["presence"]) == {
+        "name": "Phone", "domain": ["binary_sensor"], "device_class": ["presence"],
+    }  # fmt: skip
+    assert read(name="Phone", domain=["binary_sensor"], device_class=["heat"]) == {
+        "name": "Phone", "domain": ["binary_sensor"],
+    }  # fmt: skip
+    # an area that only repeats the name's words goes when the device is not in it; a real
+    # area stays (HA then says it found nothing there, rather than reading another lamp)
+    assert read(name="Living room irradiance", area="Living Room") == {
+        "name": "Living room irradiance"
+    }
+    assert read(name="Lamp", area="Living Room") == {"name": "Lamp", "area": "Living Room"}
+    # a binary sensor's state in HA's terms
+    assert read(name="Shed Window", state=["closed"]) == {"name": "Shed Window", "state": ["off"]}
+    # commands and unnamed reads are not touched
+    call = ToolCall("HassTurnOn", {"name": "Log file", "domain": ["light"]})
+    assert fit_read(call, home) is call
+    call = ToolCall("HassGetState", {"domain": ["light"], "state": ["closed"]})
+    assert fit_read(call, home) is call
