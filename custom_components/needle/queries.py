@@ -213,6 +213,16 @@ def _json_safe(value: Any) -> Any:
     return str(value)
 
 
+def _asks_temperature(slots: dict[str, Any]) -> bool:
+    """Slots of a HassGetState that reads a place's temperature sensors and nothing else."""
+    value = {k: v.get("value") for k, v in slots.items()}
+    return (
+        value.get("domain") == ["sensor"]
+        and value.get("device_class") == ["temperature"]
+        and set(value) <= {"area", "floor", "domain", "device_class"}
+    )
+
+
 class QueryTool(llm.IntentTool):
     """One of HA's query intents as an LLM tool that answers in HA's words.
 
@@ -260,28 +270,43 @@ class QueryTool(llm.IntentTool):
             "assistant": llm_context.assistant,
             "device_id": llm_context.device_id,
         }
+        # "How warm is the kitchen?" asks for a place's temperature, which a thermostat or a
+        # temperature sensor there gives, and HA has one intent for each. Where the one the
+        # model chose finds nothing in that place, the other answers: the kitchen's exposed
+        # temperature sensors for HassClimateGetTemperature (whose handler only reads a sensor
+        # the area registry names), the living room's thermostat for HassGetState over
+        # temperature sensors (which answers "none" rather than failing).
+        place = {k: v for k, v in slots.items() if k in ("area", "floor")}
+        fallback: dict[str, Any] | None = None
+        if place and "name" not in slots:
+            if self.intent_type == INTENT_GET_TEMPERATURE:
+                sensors = {"domain": {"value": ["sensor"]}, "device_class": {"value": ["temperature"]}}  # fmt: skip
+                fallback = {**place, **sensors}
+            elif self.intent_type == INTENT_GET_STATE and _asks_temperature(slots):
+                fallback = place
+        other = (
+            INTENT_GET_STATE
+            if self.intent_type == INTENT_GET_TEMPERATURE
+            else INTENT_GET_TEMPERATURE
+        )
         try:
             response = await intent.async_handle(
                 intent_type=self.intent_type, slots=slots, **handle
             )
         except intent.MatchFailedError:
-            # "How warm is the kitchen?" where the kitchen has a temperature sensor but no
-            # thermostat: HA's handler only reads an area's sensor when the area registry names
-            # it; the area's exposed temperature sensors answer instead (HassGetState).
-            place = {k: v for k, v in slots.items() if k in ("area", "floor")}
-            if self.intent_type != INTENT_GET_TEMPERATURE or "name" in slots or not place:
+            if fallback is None:
                 raise
-            fallback = {
-                **place,
-                "domain": {"value": ["sensor"]},
-                "device_class": {"value": ["temperature"]},
-            }
-            response = await intent.async_handle(
-                intent_type=INTENT_GET_STATE, slots=fallback, **handle
-            )
+            response = await intent.async_handle(intent_type=other, slots=fallback, **handle)
             if not response.matched_states:
                 raise
-            answered_as = INTENT_GET_STATE
+            answered_as = other
+        else:
+            found = response.matched_states or response.unmatched_states
+            if fallback is not None and not found:
+                with contextlib.suppress(intent.MatchFailedError):
+                    answer = await intent.async_handle(intent_type=other, slots=fallback, **handle)
+                    if answer.matched_states:
+                        response, answered_as = answer, other
         if not response.speech and response.response_type != intent.IntentResponseType.ERROR:
             await hass.async_add_executor_job(load_responses, language)  # cached file read
             spoken = answer_speech(

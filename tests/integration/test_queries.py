@@ -187,6 +187,12 @@ async def test_sensor_temperature_weather_time_and_date(hass: HomeAssistant, hom
                 ToolCall("HassClimateGetTemperature", {"area": "Living Room"})
             ],
             "how warm is the kitchen": [ToolCall("HassClimateGetTemperature", {"area": "Kitchen"})],
+            "what is the temperature in the living room": [
+                ToolCall(
+                    "HassGetState",
+                    {"area": "Living Room", "domain": ["sensor"], "device_class": ["temperature"]},
+                )
+            ],
             "how warm is the bathroom": [
                 ToolCall("HassClimateGetTemperature", {"area": "Bedroom"})
             ],
@@ -201,6 +207,11 @@ async def test_sensor_temperature_weather_time_and_date(hass: HomeAssistant, hom
     assert speech(await ask(hass, entry, "how warm is it in the living room")) == "18.0 degrees."
     # no thermostat in the kitchen: its temperature sensor answers
     assert speech(await ask(hass, entry, "how warm is the kitchen")) == "22.4 °C."
+    # and the other way: no temperature sensor in the living room, its thermostat answers
+    assert (
+        speech(await ask(hass, entry, "what is the temperature in the living room"))
+        == "18.0 degrees."
+    )
     # neither: HA's no-match, nothing invented
     reply = speech(await ask(hass, entry, "how warm is the bathroom"))
     assert reply.startswith(("I could not", "Sorry")) and "degrees" not in reply, reply
