@@ -62,8 +62,8 @@ from .policy import (
     Part,
     PendingQuestions,
     decide_parts,
+    decoder_tools,
     fit_read,
-    grounded_read_tools,
     log_fields,
     missed_parts,
     resolve,
@@ -206,9 +206,9 @@ def _think(
             count_tokens=engine.count_tokens,
             **limits,
         )
-        # grounding: free-text arguments (list items, timer names) are copied from the clause,
-        # and a question names only what the clause points at
-        decode_tools = grounded_read_tools(prompt.tools, clause.text, home, previous)  # type: ignore[arg-type]
+        # grounding: free-text arguments (list items, timer names) are copied from the clause;
+        # a question is answered by reading, and names only what the clause points at
+        decode_tools = decoder_tools(prompt.tools, clause.text, home, previous)  # type: ignore[arg-type]
         built = time.monotonic()
         generation = engine.generate(
             prompt.query, prompt.tools, grounding=clause.text, decode_tools=decode_tools

@@ -377,10 +377,26 @@ def _said_score(e: EntityInfo, home: HomeContext, sentence: frozenset[str]) -> i
     return max((len((_content(n) | area_words) & sentence) for n in e.names), default=0)
 
 
+def decoder_tools(
+    tools: Sequence[ToolSchema], text: str, home: HomeContext, previous: Turn | None
+) -> tuple[ToolSchema, ...]:
+    """What the decoder may write for ``text``: less than the prompt shows where the policy
+    would refuse the rest anyway, so that the model's next choice comes out instead of a
+    refusal. A question ("have we left the back door open") changes nothing (``decide_parts``
+    holds every command of one), so it is answered with the reading tools only, where the
+    prompt has one; and a read names only what the sentence points at
+    (``grounded_read_tools``)."""
+    tools = tuple(tools)
+    if asks(text):
+        reads = tuple(t for t in tools if t.name in READ_ONLY_TOOLS)
+        tools = reads or tools
+    return grounded_read_tools(tools, text, home, previous)
+
+
 def grounded_read_tools(
     tools: Sequence[ToolSchema], text: str, home: HomeContext, previous: Turn | None
 ) -> tuple[ToolSchema, ...]:
-    """The tools the decoder may write, where a read may only name what the sentence points at.
+    """The tools, where a read may only name what the sentence points at.
 
     A read naming a device the sentence does not point at is refused anyway
     (``_read_target_is_said``), so the decoder's choice of name for the reading tools is

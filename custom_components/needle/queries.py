@@ -223,6 +223,18 @@ def _asks_temperature(slots: dict[str, Any]) -> bool:
     )
 
 
+def _temperature_sensors(hass: HomeAssistant, slots: dict[str, Any], assistant: str | None) -> bool:
+    """Whether the place of these slots has temperature sensors exposed to ``assistant``."""
+    constraints = intent.MatchTargetsConstraints(
+        area_name=slots.get("area", {}).get("value"),
+        floor_name=slots.get("floor", {}).get("value"),
+        domains=["sensor"],
+        device_classes=["temperature"],
+        assistant=assistant,
+    )
+    return intent.async_match_targets(hass, constraints).is_match
+
+
 class QueryTool(llm.IntentTool):
     """One of HA's query intents as an LLM tool that answers in HA's words.
 
@@ -260,7 +272,6 @@ class QueryTool(llm.IntentTool):
                 if key in self.extra_slots:
                     slots[key] = {"value": value}
         language = llm_context.language or hass.config.language
-        answered_as = self.intent_type
         handle = {
             "hass": hass,
             "platform": llm_context.platform,
@@ -275,38 +286,31 @@ class QueryTool(llm.IntentTool):
         # model chose finds nothing in that place, the other answers: the kitchen's exposed
         # temperature sensors for HassClimateGetTemperature (whose handler only reads a sensor
         # the area registry names), the living room's thermostat for HassGetState over
-        # temperature sensors (which answers "none" rather than failing).
+        # temperature sensors (checked with HA's matcher first: that handler answers "none"
+        # instead of failing, and a read that found nothing is still a read).
         place = {k: v for k, v in slots.items() if k in ("area", "floor")}
-        fallback: dict[str, Any] | None = None
+        intent_type, fallback = self.intent_type, None
         if place and "name" not in slots:
-            if self.intent_type == INTENT_GET_TEMPERATURE:
+            if intent_type == INTENT_GET_TEMPERATURE:
                 sensors = {"domain": {"value": ["sensor"]}, "device_class": {"value": ["temperature"]}}  # fmt: skip
-                fallback = {**place, **sensors}
-            elif self.intent_type == INTENT_GET_STATE and _asks_temperature(slots):
-                fallback = place
-        other = (
-            INTENT_GET_STATE
-            if self.intent_type == INTENT_GET_TEMPERATURE
-            else INTENT_GET_TEMPERATURE
-        )
+                fallback = (INTENT_GET_STATE, {**place, **sensors})
+            elif (
+                intent_type == INTENT_GET_STATE
+                and _asks_temperature(slots)
+                and not _temperature_sensors(hass, slots, llm_context.assistant)
+            ):
+                intent_type, fallback = INTENT_GET_TEMPERATURE, (INTENT_GET_STATE, slots)
+                slots = place
         try:
-            response = await intent.async_handle(
-                intent_type=self.intent_type, slots=slots, **handle
-            )
+            response = await intent.async_handle(intent_type=intent_type, slots=slots, **handle)
+            answered_as = intent_type
         except intent.MatchFailedError:
             if fallback is None:
                 raise
-            response = await intent.async_handle(intent_type=other, slots=fallback, **handle)
-            if not response.matched_states:
-                raise
-            answered_as = other
-        else:
-            found = response.matched_states or response.unmatched_states
-            if fallback is not None and not found:
-                with contextlib.suppress(intent.MatchFailedError):
-                    answer = await intent.async_handle(intent_type=other, slots=fallback, **handle)
-                    if answer.matched_states:
-                        response, answered_as = answer, other
+            answered_as, slots = fallback
+            response = await intent.async_handle(intent_type=answered_as, slots=slots, **handle)
+            if answered_as != self.intent_type and not response.matched_states:
+                raise  # neither intent found anything: HA's no-match, as the model asked it
         if not response.speech and response.response_type != intent.IntentResponseType.ERROR:
             await hass.async_add_executor_job(load_responses, language)  # cached file read
             spoken = answer_speech(

@@ -309,7 +309,9 @@ def test_a_command_made_nothing_of_is_asked_about_before_the_rest_runs() -> None
     d = decide_parts("turn on the desk lamp and frobnicate the hob", [lamp, hob], TOOLS, HOME)
     assert d.kind == CONFIRM and d.act == []
     assert d.speech == "I did not understand “frobnicate the hob”. Shall I still turn on Desk Lamp?"
-    blinds = Part("close the office blinds", [ToolCall("HassTurnOff", {"name": "Office Blinds"})], [0.9])
+    blinds = Part(
+        "close the office blinds", [ToolCall("HassTurnOff", {"name": "Office Blinds"})], [0.9]
+    )
     d = decide_parts("close the office blinds and frobnicate the hob", [blinds, hob], TOOLS, HOME)
     assert d.speech.endswith("Shall I still close Office Blinds?")
     # a negated part is no gap: the rest is all that was asked
@@ -447,7 +449,9 @@ def test_a_said_percentage_must_be_used() -> None:
     lamp = ToolCall("HassLightSet", {"name": "Desk Lamp", "brightness": 15})
     assert judge("desk lamp to 15 %", lamp).act == [lamp]
     # "halfway" is a value too: opening (or closing) the blinds all the way is not what was asked
-    d = judge("bring the office blinds down halfway", ToolCall("HassTurnOff", {"name": "Office Blinds"}))
+    d = judge(
+        "bring the office blinds down halfway", ToolCall("HassTurnOff", {"name": "Office Blinds"})
+    )
     assert d.act == [] and d.held[0].kind == UNGROUNDED
     # two values said, one used: the other device was not set
     one = ToolCall("HassLightSet", {"name": "Desk Lamp", "brightness": 20})
@@ -565,9 +569,9 @@ def test_a_read_may_only_name_what_the_sentence_points_at() -> None:
     # commands are not narrowed; the weather's name is left out when no place is said
     assert _names(got, "HassTurnOn") == names
     assert _names(got, "HassGetWeather") is None
-    assert _names(grounded_read_tools(reads, "weather in london", home, None), "HassGetWeather") == (
-        "London",
-    )
+    assert _names(
+        grounded_read_tools(reads, "weather in london", home, None), "HassGetWeather"
+    ) == ("London",)
     # the area said counts for the devices in it: "the lamp in the office" is the Desk Lamp
     got = grounded_read_tools(reads, "is the lamp in the office on", home, None)
     assert _names(got, "HassGetState") == ("Desk Lamp",)
@@ -621,3 +625,26 @@ def test_a_named_read_keeps_only_the_filters_its_device_can_pass() -> None:
     assert fit_read(call, home) is call
     call = ToolCall("HassGetState", {"domain": ["light"], "state": ["closed"]})
     assert fit_read(call, home) is call
+
+
+def test_a_question_is_decoded_with_the_reading_tools_only() -> None:
+    from custom_components.needle.policy import decoder_tools
+
+    names = tuple(e.name for e in HOME.entities)
+    tools = (
+        ToolSchema("HassTurnOn", "", (ToolParam("name", enum=names),)),
+        ToolSchema("HassGetState", "", (ToolParam("name", enum=names),)),
+    )
+    asked = decoder_tools(tools, "have we left the office fan on?", HOME, None)
+    assert [t.name for t in asked] == ["HassGetState"]
+    assert _names(asked, "HassGetState") == ("Office Fan",)
+    # a command keeps every tool (a polite one too); a question with no reading tool in the
+    # prompt keeps the commands, which the policy then refuses
+    for text in ("turn on the office fan", "could you turn on the office fan?"):
+        assert [t.name for t in decoder_tools(tools, text, HOME, None)] == [
+            "HassTurnOn",
+            "HassGetState",
+        ]
+    assert [t.name for t in decoder_tools(tools[:1], "is the fan on?", HOME, None)] == [
+        "HassTurnOn"
+    ]
