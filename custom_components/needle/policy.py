@@ -434,11 +434,18 @@ def grounded_read_tools(
     return tuple(out)
 
 
-# A binary sensor's state is on or off; what people ask is what that means for its class
-# (HA's frontend says "Open" for a door that is on, "Unlocked" for a lock sensor that is on).
-_BINARY_STATE_WORDS = {
-    "open": "on", "opened": "on", "closed": "off", "unlocked": "on", "locked": "off",
-    "home": "on", "not_home": "off", "detected": "on", "clear": "off",
+# A state word in another domain's terms, as that domain says it. A binary sensor is on or off,
+# and what people ask is what that means for its class (HA's frontend says "Open" for a door
+# sensor that is on, "Unlocked" for a lock sensor that is on); a cover or a lock is never on or
+# off, so the model's on/off for one is open/closed, unlocked/locked; a person is home or not.
+_STATE_IN_DOMAIN: dict[str, dict[str, str]] = {
+    "binary_sensor": {"open": "on", "opened": "on", "closed": "off", "unlocked": "on",
+                      "locked": "off", "home": "on", "not_home": "off", "detected": "on",
+                      "clear": "off"},
+    "cover": {"on": "open", "off": "closed", "up": "open", "down": "closed"},
+    "valve": {"on": "open", "off": "closed"},
+    "lock": {"on": "unlocked", "off": "locked", "closed": "locked"},
+    "person": {"on": "home", "off": "not_home", "away": "not_home"},
 }  # fmt: skip
 
 
@@ -451,8 +458,8 @@ def fit_read(call: ToolCall, home: HomeContext) -> ToolCall:
     domain and device class of one of its namesakes where it gave them (the name shared by a
     phone's sensors is still told apart by them), drops those none of them has, drops an area
     that only repeats words of the name when no namesake is in it ("Living room heater
-    irradiance" in no area), and says a binary sensor's state as on/off ("is the shed window
-    shut": off). A read without a name, or a name the home lacks, stays as it is.
+    irradiance" in no area), and says the state in the device's own terms ("is the shed
+    window shut": off for a binary sensor, closed for a cover; ``_STATE_IN_DOMAIN``). A read without a name, or a name the home lacks, stays as it is.
     """
     if call.name not in READ_ONLY_TOOLS or not isinstance(name := call.arguments.get("name"), str):
         return call
@@ -480,8 +487,9 @@ def fit_read(call: ToolCall, home: HomeContext) -> ToolCall:
     domains, classes = args.get("domain"), args.get("device_class")
     kept = [e for e in namesakes if fits(e, True)] or namesakes
     states = args.get("state")
-    if isinstance(states, list) and all(e.domain == "binary_sensor" for e in kept):
-        args["state"] = list(dict.fromkeys(_BINARY_STATE_WORDS.get(str(v), v) for v in states))
+    if isinstance(states, list) and len({e.domain for e in kept}) == 1:
+        words_of = _STATE_IN_DOMAIN.get(kept[0].domain, {})
+        args["state"] = list(dict.fromkeys(words_of.get(str(v), v) for v in states))
     return call if args == call.arguments else replace(call, arguments=args)
 
 

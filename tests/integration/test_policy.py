@@ -648,3 +648,23 @@ def test_a_question_is_decoded_with_the_reading_tools_only() -> None:
     assert [t.name for t in decoder_tools(tools[:1], "is the fan on?", HOME, None)] == [
         "HassTurnOn"
     ]
+
+
+def test_a_named_read_asks_for_a_state_in_the_device_s_own_terms() -> None:
+    from custom_components.needle.policy import fit_read
+
+    home = HomeContext(
+        entities=(
+            EntityInfo("cover.garage", "Garage Door", "cover", device_class="garage"),
+            EntityInfo("lock.back", "Back Door", "lock"),
+            EntityInfo("person.alex", "Alex", "person"),
+        ),
+    )
+    for name, said, meant in (
+        ("Garage Door", "off", "closed"),
+        ("Back Door", "on", "unlocked"),
+        ("Alex", "off", "not_home"),
+        ("Garage Door", "open", "open"),
+    ):
+        call = fit_read(ToolCall("HassGetState", {"name": name, "state": [said]}), home)
+        assert call.arguments["state"] == [meant]
