@@ -739,9 +739,41 @@ def _read_target_is_said(
     return Held(call, _NO_MATCH_REASON, NO_MATCH)
 
 
+_DETERMINERS = frozenset({"our", "your", "his", "her", "their", "these", "those", "some",
+                          "every", "both", "each", "other", "one", "ones"})  # fmt: skip
+_ALL_DEVICE_WORDS = frozenset().union(*DEVICE_WORDS.values())
+
+
+def _another_thing_said(chosen: Sequence[EntityInfo], home: HomeContext, text: str) -> bool:
+    """Whether the sentence calls the device by a name it does not have: "switch on the ice
+    maker" answered with the Coffee Maker shares the word "maker", but the word before it says
+    another thing, which this home may not have. Only where nothing else points at the device
+    (no word of its kind, its area unsaid): "the red lamp" still names a light."""
+    own = {w for e in chosen for n in e.names for w in _content(n)}
+    places = {w for p in (*home.areas, *home.floors) for n in p.names for w in _content(n)}
+    toks = [_stem(w) for t in re.findall(r"\w+", text) for w in words(t)]  # as _content
+    for i, t in enumerate(toks):
+        if t not in own or i == 0:
+            continue
+        if t in _ALL_DEVICE_WORDS:
+            return False
+        before = toks[i - 1]
+        if (
+            before not in own
+            and before not in places
+            and before not in STOP_WORDS
+            and before not in _DETERMINERS
+            and before not in _COMMAND_VERBS
+            and not before.isdigit()
+        ):
+            return True
+    return False
+
+
 def _open_target(
     call: ToolCall,
     home: HomeContext,
+    text: str,
     sentence: frozenset[str],
     satellite_area: str | None,
     previous: Turn | None,
@@ -779,6 +811,12 @@ def _open_target(
         only = tool_domains and sum(e.domain in tool_domains for e in home.entities) == 1
         # "heat to 22" with one thermostat: the tool itself names the device
         if not only and not _points_at(chosen, sentence, said_areas, named):
+            return Held(call, _NO_MATCH_REASON, NO_MATCH)
+        if (
+            not only
+            and not any(e.area in said_areas or e.domain in named for e in chosen)
+            and _another_thing_said(chosen, home, text)
+        ):
             return Held(call, _NO_MATCH_REASON, NO_MATCH)
         best = max(overlap.values(), default=0)
         if best:
@@ -1090,7 +1128,7 @@ def decide_parts(
             ask = (
                 _read_target_is_said(call, home, sentence, previous, named)
                 if read_only
-                else _open_target(call, home, sentence, part.area, previous, tool_domains, named)
+                else _open_target(call, home, clause, sentence, part.area, previous, tool_domains, named)
             )
             if isinstance(ask, Held):
                 held.append(replace(ask, confidence=conf))

@@ -668,3 +668,21 @@ def test_a_named_read_asks_for_a_state_in_the_device_s_own_terms() -> None:
     ):
         call = fit_read(ToolCall("HassGetState", {"name": name, "state": [said]}), home)
         assert call.arguments["state"] == [meant]
+
+
+def test_a_device_called_by_a_name_it_does_not_have_is_not_run() -> None:
+    home = HomeContext(
+        entities=(
+            *HOME.entities,
+            EntityInfo("switch.coffee", "Ensuite Coffee Maker", "switch", area="Office"),
+        ),
+        areas=HOME.areas,
+    )
+    maker = ToolCall("HassTurnOn", {"name": "Ensuite Coffee Maker"})
+    # "maker" is shared, "ice" says another thing: the home has no ice maker
+    for text in ("switch on the ice maker", "please start the ice-maker"):
+        decision = decide(text, [maker], (0.99,), TOOLS, home)
+        assert decision.kind == NO_DEVICE and not decision.act, text
+    # the device's own words, or its room, still point at it
+    for text in ("switch on the coffee maker", "turn on the maker in the office"):
+        assert decide(text, [maker], (0.99,), TOOLS, home).act == [maker], text
