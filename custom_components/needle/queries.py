@@ -71,6 +71,7 @@ _ANY_WORDS = frozenset(
 )
 _WHICH_WORDS = frozenset({"which", "what", "what's", "whats", "who", "who's", "list", "name"})
 _WHERE_WORDS = frozenset({"where", "where's", "wheres"})
+_TELL_ME = (["tell", "me"], ["show", "me"], ["give", "me"])
 
 
 def state_response_key(
@@ -83,7 +84,7 @@ def state_response_key(
     whether "lights, kitchen, on" asks "which ...", "how many ..." or "are any ...", but the
     user's words can: a named entity with a state is a yes/no question (``one_yesno``), without
     one a state readout (``one``, or ``where`` for a person); a group with a state is ``how_many``
-    ("how many ..."), ``which`` ("which/what/who ..."), ``all`` ("are all/every ...", or "are
+    ("how many ...", "count ..."), ``which`` ("which/what/who ...", "tell me ..."), ``all`` ("are all/every ...", or "are
     the ... locked?"), else ``any`` ("is anything on", "did I leave a window open"); a group
     without a state reads the first state (``default``: "what's the temperature in the kitchen").
     A follow-up without a question word of its own ("and in the bedroom?") asks in the form of
@@ -111,10 +112,11 @@ def _group_form(text: str) -> str | None:
     """The form of a question about a group, when its words say it."""
     words = [w.casefold() for w in _WORD.findall(text)]
     present = set(words)
-    if "how" in present and "many" in present:
-        return "how_many"
-    if (words and words[0] in _WHICH_WORDS) or "which" in present:
-        return "which"
+    counting = "count" in present or "number of" in " ".join(words)
+    if ("how" in present and "many" in present) or counting:
+        return "how_many"  # "count the lights that are on", "the number of open windows"
+    if (words and words[0] in _WHICH_WORDS) or "which" in present or words[:2] in _TELL_ME:
+        return "which"  # "tell me every light that's on" lists them, it does not ask "all?"
     if present & _ALL_WORDS:
         return "all"
     if present & _ANY_WORDS:
