@@ -114,6 +114,7 @@ _MARKERS = frozenset(
 _MUCH = frozenset({"lot", "lots", "much"})  # "a lot brighter": twice the step
 # "up"/"down" that belong to another verb ("shut down the tv" turns it off).
 _PHRASAL = frozenset({"shut", "power", "wind", "calm", "set", "pick", "look", "wake", "close"})
+_LEAD_INS = frozenset({"please", "can", "could", "would", "will", "you", "now", "just", "ok", "okay"})  # fmt: skip
 _FILLER = frozenset(
     {"make", "it", "them", "they", "this", "that", "these", "those", "a", "an", "the", "bit",
      "little", "please", "can", "could", "would", "you", "turn", "get", "put", "bring", "crank",
@@ -183,7 +184,12 @@ def parse(text: str) -> Relative | None:
     quantities: set[str] = set()
     directions: set[str] = set()
     position_verb: str | None = None
+    # "light up the hall", "light this room up": the verb "light up" switches lights on; "turn
+    # the light up" (the noun) is a step
+    lit = next((t for t in toks if t not in _LEAD_INS), "") == "light"
     for i, t in enumerate(toks):
+        if lit and t == UP:
+            continue
         if t in _COMPARATIVES:
             q, d = _COMPARATIVES[t]
             quantities.add(q)

@@ -218,6 +218,7 @@ async def test_step_tool_never_touches_an_unexposed_entity(hass: HomeAssistant, 
         ("quieter", VOLUME, DOWN, None),
         ("turn the volume up by 5", VOLUME, UP, 5),
         ("turn it up a little", None, UP, None),
+        ("turn the light up a bit", BRIGHTNESS, UP, None),
         ("open the blinds a bit more", POSITION, UP, None),
         ("close the curtains a little", POSITION, DOWN, None),
     ],
@@ -235,7 +236,8 @@ def test_relative_requests(text: str, quantity, direction: str, amount) -> None:
         "dim the lights to 30%", "set the volume to 30", "turn up the heat to 22",
         "is it warmer in the kitchen", "what's the volume", "shut down the tv",
         "set the bedroom lamp to 40 percent", "no more music in the kitchen",
-        "I don't want any more light in here",
+        "I don't want any more light in here", "light up the living room",
+        "please light this room up",
     ],
 )  # fmt: skip
 def test_not_relative(text: str) -> None:
