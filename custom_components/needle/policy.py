@@ -381,8 +381,9 @@ def decoder_tools(
     tools: Sequence[ToolSchema], text: str, home: HomeContext, previous: Turn | None
 ) -> tuple[ToolSchema, ...]:
     """What the decoder may write for ``text``: less than the prompt shows where the policy
-    would refuse the rest anyway, so that the model's next choice comes out instead of a
-    refusal. A question ("have we left the back door open") changes nothing (``decide_parts``
+    would refuse the rest anyway or HA would fail it, so that the model's next choice comes out
+    instead of a refusal. A command acting on any kind of device names no sensor
+    (``_switchable_names``); a question ("have we left the back door open") changes nothing (``decide_parts``
     holds every command of one), so it is answered with the reading tools only, where the
     prompt has one; and a read names only what the sentence points at
     (``grounded_read_tools``)."""
@@ -390,7 +391,46 @@ def decoder_tools(
     if asks(text):
         reads = tuple(t for t in tools if t.name in READ_ONLY_TOOLS)
         tools = reads or tools
-    return grounded_read_tools(tools, text, home, previous)
+    return grounded_read_tools(_switchable_names(tools, home), text, home, previous)
+
+
+# Domains whose entities only report: HassTurnOn/Off on one fails in HA ("Failed to call
+# turn_off" for the binary sensor called Light), so "turn off the lights" must not name it.
+_REPORTING_DOMAINS = frozenset(
+    {"sensor", "binary_sensor", "weather", "person", "device_tracker", "todo", "calendar",
+     "event", "sun", "zone", "image", "update", "camera", "input_text", "number",
+     "input_number", "select", "input_select", "date", "time", "datetime", "text"}
+)  # fmt: skip
+
+
+def _switchable_names(tools: tuple[ToolSchema, ...], home: HomeContext) -> tuple[ToolSchema, ...]:
+    """The commands that act on any kind of device (HassTurnOn, HassTurnOff, ...), naming only
+    devices that can be switched: the prompt lists every candidate in them, sensors too."""
+    reporting = {
+        n.casefold() for e in home.entities for n in e.names if e.domain in _REPORTING_DOMAINS
+    }
+    acting = {
+        n.casefold() for e in home.entities for n in e.names if e.domain not in _REPORTING_DOMAINS
+    }
+    gone = reporting - acting
+    if not gone:
+        return tools
+    out = []
+    for tool in tools:
+        param = tool.param("name")
+        if (
+            tool.name in READ_ONLY_TOOLS
+            or tool.name in FREE_NAME_TOOLS
+            or tool.name in TOOL_DOMAINS
+            or param is None
+            or not param.enum
+        ):
+            out.append(tool)
+            continue
+        keep = tuple(v for v in param.enum if v.casefold() not in gone)
+        params = tuple(replace(p, enum=keep) if p is param else p for p in tool.params)
+        out.append(replace(tool, params=tuple(p for p in params if p.enum != ())))
+    return tuple(out)
 
 
 def grounded_read_tools(
@@ -1128,7 +1168,9 @@ def decide_parts(
             ask = (
                 _read_target_is_said(call, home, sentence, previous, named)
                 if read_only
-                else _open_target(call, home, clause, sentence, part.area, previous, tool_domains, named)
+                else _open_target(
+                    call, home, clause, sentence, part.area, previous, tool_domains, named
+                )
             )
             if isinstance(ask, Held):
                 held.append(replace(ask, confidence=conf))

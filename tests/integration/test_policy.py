@@ -686,3 +686,24 @@ def test_a_device_called_by_a_name_it_does_not_have_is_not_run() -> None:
     # the device's own words, or its room, still point at it
     for text in ("switch on the coffee maker", "turn on the maker in the office"):
         assert decide(text, [maker], (0.99,), TOOLS, home).act == [maker], text
+
+
+def test_a_command_on_any_kind_of_device_names_no_sensor() -> None:
+    from custom_components.needle.policy import decoder_tools
+
+    home = HomeContext(
+        entities=(
+            *HOME.entities,
+            EntityInfo("binary_sensor.light", "Light", "binary_sensor", device_class="light"),
+            EntityInfo("sensor.tv_power", "TV", "sensor"),  # a namesake that can be switched
+        ),
+        areas=HOME.areas,
+    )
+    names = tuple(n for e in home.entities for n in e.names)
+    tools = (
+        ToolSchema("HassTurnOff", "", (ToolParam("name", enum=names), ToolParam("area"))),
+        ToolSchema("HassGetState", "", (ToolParam("name", enum=names),)),
+    )
+    got = decoder_tools(tools, "turn off the lights", home, None)
+    assert "Light" not in _names(got, "HassTurnOff") and "TV" in _names(got, "HassTurnOff")
+    assert "Light" in _names(decoder_tools(tools, "is light detected?", home, None), "HassGetState")
