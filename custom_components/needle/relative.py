@@ -25,6 +25,7 @@ steps in HA.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -301,6 +302,22 @@ def _cannot(quantity: str | None, direction: str, what: str) -> str:
     return f"{what} cannot {verb} {adjective(quantity, direction).removeprefix('turned ')}"
 
 
+def _names_left_out(text: str, home: HomeContext) -> str:
+    """The sentence without the home's names that hold a word of this grammar: in "fan on in
+    bathroom down" (the area Bathroom Down) or "turn on the up light", "down" and "up" name a
+    place or a device, they ask for no step."""
+    grammar = {*_COMPARATIVES, *_DIRECTIONS, *_POSITION_VERBS, *_MORE_LESS}
+    names = [
+        n
+        for thing in (*home.areas, *home.floors, *home.entities)
+        for n in thing.names
+        if grammar & set(tokens(n))
+    ]
+    for name in sorted(names, key=len, reverse=True):
+        text = re.sub(rf"(?<!\w){re.escape(name)}(?!\w)", " ", text, flags=re.IGNORECASE)
+    return text
+
+
 def rewrite(
     text: str,
     calls: Sequence[ToolCall],
@@ -318,7 +335,7 @@ def rewrite(
     model confidence: the grammar recognised the request and the target ran a turn ago (the
     policy let it through then), so it counts as sure; the policy still applies everything else.
     """
-    rel = parse(text)
+    rel = parse(_names_left_out(text, home))
     if rel is None:
         return None
     steps_before = [c for c in (previous.calls if previous else ()) if c.name == STEP_TOOL]

@@ -17,7 +17,7 @@ from homeassistant.setup import async_setup_component
 
 from custom_components.needle.compat import make_llm_context
 from custom_components.needle.engine.schema import ToolCall
-from custom_components.needle.prompt import EntityInfo, HomeContext, Turn
+from custom_components.needle.prompt import AreaInfo, EntityInfo, HomeContext, Turn
 from custom_components.needle.relative import (
     BRIGHTNESS,
     DOWN,
@@ -301,3 +301,20 @@ def test_rewrite_takes_the_target_from_the_previous_turn() -> None:
     assert out is not None and out.calls[0].arguments["domain"] == ["climate"]
     out = rewrite("make the kitchen light warmer", KITCHEN, [1.0], home, previous)
     assert out is not None and out.calls[0].arguments["name"] == "Kitchen Light"
+
+
+def test_a_name_with_a_direction_in_it_asks_for_no_step() -> None:
+    home = HomeContext(
+        entities=(
+            EntityInfo("fan.bath_down", "Fan", "fan", area="Bathroom Down"),
+            EntityInfo("light.up", "Up Light", "light", area="Hall"),
+        ),
+        areas=(AreaInfo("Bathroom Down"), AreaInfo("Hall")),
+    )
+    fan = [ToolCall("HassTurnOn", {"area": "Bathroom Down", "domain": ["fan"]})]
+    assert rewrite("fan on in bathroom down", fan, [0.9], home, None) is None
+    assert rewrite("turn on the up light", [ToolCall("HassTurnOn", {"name": "Up Light"})], [0.9],
+                   home, None) is None  # fmt: skip
+    # the direction said besides the name still is one
+    out = rewrite("fan down a bit in bathroom down", fan, [0.9], home, None)
+    assert out is not None and out.calls and out.calls[0].arguments["direction"] == "down"
