@@ -383,8 +383,7 @@ def decoder_tools(
     """What the decoder may write for ``text``: less than the prompt shows where the policy
     would refuse the rest anyway or HA would fail it, so that the model's next choice comes out
     instead of a refusal. A command acting on any kind of device names no sensor
-    (``_switchable_names``), and a command names only the kind of device said
-    (``_of_the_kind_said``); a question ("have we left the back door open") changes nothing (``decide_parts``
+    (``_switchable_names``); a question ("have we left the back door open") changes nothing (``decide_parts``
     holds every command of one), so it is answered with the reading tools only, where the
     prompt has one; and a read names only what the sentence points at
     (``grounded_read_tools``)."""
@@ -392,43 +391,7 @@ def decoder_tools(
     if asks(text):
         reads = tuple(t for t in tools if t.name in READ_ONLY_TOOLS)
         tools = reads or tools
-    tools = _of_the_kind_said(_switchable_names(tools, home), text, home)
-    return grounded_read_tools(tools, text, home, previous)
-
-
-def _of_the_kind_said(
-    tools: tuple[ToolSchema, ...], text: str, home: HomeContext
-) -> tuple[ToolSchema, ...]:
-    """The commands, naming only devices and domains of the kind the sentence names, where it
-    names one: "turn on the light" is not run on the Ceiling Fan (``check_kind`` holds any
-    call on another kind, unless a word of the user's is in the device's name, "TV Plug" for
-    "the tv"), so the decoder is not offered it."""
-    named = {d: w for d, w in sentence_domains(text).items() if d != "timer"}
-    if not named:
-        return tools
-    said = {_stem(w) for ws in named.values() for w in ws}
-    kinds: dict[str, set[str]] = {}
-    for e in home.entities:
-        for n in e.names:
-            kinds.setdefault(n.casefold(), set()).add(e.domain)
-    out = []
-    for tool in tools:
-        if tool.name in READ_ONLY_TOOLS or tool.name in FREE_NAME_TOOLS:
-            out.append(tool)
-            continue
-        params = []
-        for p in tool.params:
-            keep = None
-            if p.name == "name" and p.enum:
-                keep = tuple(
-                    v for v in p.enum
-                    if kinds.get(v.casefold(), set()) & set(named) or _content(v) & said
-                )  # fmt: skip
-            elif p.name == "domain" and p.enum:
-                keep = tuple(v for v in p.enum if v in named)
-            params.append(replace(p, enum=keep) if keep else p)
-        out.append(replace(tool, params=tuple(params)))
-    return tuple(out)
+    return grounded_read_tools(_switchable_names(tools, home), text, home, previous)
 
 
 # Domains whose entities only report: HassTurnOn/Off on one fails in HA ("Failed to call

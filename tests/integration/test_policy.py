@@ -705,27 +705,5 @@ def test_a_command_on_any_kind_of_device_names_no_sensor() -> None:
         ToolSchema("HassGetState", "", (ToolParam("name", enum=names),)),
     )
     got = decoder_tools(tools, "turn off the lights", home, None)
-    assert "Light" not in _names(got, "HassTurnOff")
-    got = decoder_tools(tools, "turn everything off", home, None)
     assert "Light" not in _names(got, "HassTurnOff") and "TV" in _names(got, "HassTurnOff")
     assert "Light" in _names(decoder_tools(tools, "is light detected?", home, None), "HassGetState")
-
-
-def test_a_command_names_only_the_kind_of_device_said() -> None:
-    from custom_components.needle.policy import decoder_tools
-
-    names = tuple(e.name for e in HOME.entities)
-    tools = (
-        ToolSchema(
-            "HassTurnOn",
-            "",
-            (ToolParam("name", enum=names), ToolParam("domain", "array", enum=("fan", "light"))),
-        ),
-    )
-    got = decoder_tools(tools, "turn on the light", HOME, None)
-    assert _names(got, "HassTurnOn") == ("Kitchen Ceiling Light", "Desk Lamp", "Floor Lamp")
-    assert got[0].param("domain").enum == ("light",)
-    # a word of the user's in a device's name keeps it ("TV Plug" for "the tv")
-    assert "TV Plug" in _names(decoder_tools(tools, "turn on the tv", HOME, None), "HassTurnOn")
-    # no kind said: every name stays
-    assert _names(decoder_tools(tools, "turn on the desk one", HOME, None), "HassTurnOn") == names
