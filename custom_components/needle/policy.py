@@ -499,7 +499,9 @@ def fit_read(call: ToolCall, home: HomeContext) -> ToolCall:
     phone's sensors is still told apart by them), drops those none of them has, drops an area
     that only repeats words of the name when no namesake is in it ("Living room heater
     irradiance" in no area), and says the state in the device's own terms ("is the shed
-    window shut": off for a binary sensor, closed for a cover; ``_STATE_IN_DOMAIN``). A read without a name, or a name the home lacks, stays as it is.
+    window shut": off for a binary sensor, closed for a cover; ``_STATE_IN_DOMAIN``), and asks
+    a sensor for its value, not whether it is "on". A read without a name, or a name the home
+    lacks, stays as it is.
     """
     if call.name not in READ_ONLY_TOOLS or not isinstance(name := call.arguments.get("name"), str):
         return call
@@ -527,7 +529,11 @@ def fit_read(call: ToolCall, home: HomeContext) -> ToolCall:
     domains, classes = args.get("domain"), args.get("device_class")
     kept = [e for e in namesakes if fits(e, True)] or namesakes
     states = args.get("state")
-    if isinstance(states, list) and len({e.domain for e in kept}) == 1:
+    if "state" in args and all(e.domain == "sensor" for e in kept):
+        # a sensor's state is a measurement: "what's the CO level of the heat pump sensor"
+        # read with state "on" would answer "No, 48 ppm"
+        args.pop("state")
+    elif isinstance(states, list) and len({e.domain for e in kept}) == 1:
         words_of = _STATE_IN_DOMAIN.get(kept[0].domain, {})
         args["state"] = list(dict.fromkeys(words_of.get(str(v), v) for v in states))
     return call if args == call.arguments else replace(call, arguments=args)

@@ -618,6 +618,8 @@ def test_a_named_read_keeps_only_the_filters_its_device_can_pass() -> None:
         "name": "Living room irradiance"
     }
     assert read(name="Lamp", area="Living Room") == {"name": "Lamp", "area": "Living Room"}
+    # a sensor is asked for its value
+    assert read(name="Log file", state=["on"]) == {"name": "Log file"}
     # a binary sensor's state in HA's terms
     assert read(name="Shed Window", state=["closed"]) == {"name": "Shed Window", "state": ["off"]}
     # commands and unnamed reads are not touched
