@@ -159,6 +159,14 @@ def _matches(e: EntityInfo, constraint: dict[str, Any], exclude: dict[str, Any])
     return True
 
 
+SPECIFIC_QUESTION_SHARE = 0.5  # questions drawn from templates for one domain or class
+
+
+def _specific(data: IntentData) -> bool:
+    """A template for one kind of device (a domain or device class it requires)."""
+    return any(k in (data.requires_context or {}) for k in ("domain", "device_class"))
+
+
 class TemplateSampler:
     """Samples (sentence, call) pairs from HA's templates for one home at a time."""
 
@@ -177,6 +185,17 @@ class TemplateSampler:
     ) -> Sample | None:
         """One sentence of ``intent`` that makes sense in ``home``; None after a few misses."""
         options = [(d, s) for n, d, s in self.templates if n == intent]
+        # Only templates this home can answer: a template for one device class (HA has one per
+        # sensor class: "what is the amount of energy from {name}") drawn blindly almost never
+        # finds its sensor, so the data would hardly have them.
+        options = [
+            (d, s)
+            for d, s in options
+            if any(_matches(e, d.requires_context, d.excludes_context) for e in home.entities)
+        ] or options
+        specific = [(d, s) for d, s in options if _specific(d)]
+        if intent in QUESTION_INTENTS and specific and rng.random() < SPECIFIC_QUESTION_SHARE:
+            options = specific  # the home's own kinds of sensor, as often as the generic forms
         for _ in range(8):
             data, sentence = rng.choice(options)
             needs_area = isinstance(data.requires_context.get("area"), dict)
