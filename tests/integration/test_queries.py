@@ -119,6 +119,12 @@ async def test_query_tools_are_offered_over_exposed_entities(
     for name in ("HassClimateGetTemperature", "HassGetWeather", "HassGetCurrentTime"):
         assert tool(tools, name) is not None, name
     assert set(QUERY_INTENTS) >= {"HassGetState", "HassGetCurrentDate"}
+    # the decoder may write less than the prompt shows: a question reads, and names only what
+    # it points at (policy.decoder_tools)
+    decode = engine.decode_tools[-1]
+    assert decode is not None and {t.name for t in decode} <= set(QUERY_INTENTS)
+    assert tool(decode, "HassGetState").param("name").enum == ("Kitchen Light",)
+    assert tool(decode, "HassGetWeather").param("name") is None  # HA picks the home's weather
 
 
 async def test_yes_no_question_answers_in_ha_words_and_changes_nothing(
