@@ -383,15 +383,67 @@ def decoder_tools(
     """What the decoder may write for ``text``: less than the prompt shows where the policy
     would refuse the rest anyway or HA would fail it, so that the model's next choice comes out
     instead of a refusal. A command acting on any kind of device names no sensor
-    (``_switchable_names``); a question ("have we left the back door open") changes nothing (``decide_parts``
-    holds every command of one), so it is answered with the reading tools only, where the
-    prompt has one; and a read names only what the sentence points at
-    (``grounded_read_tools``)."""
+    (``_switchable_names``), and names the one device every word of the sentence describes
+    where there is one (``_the_one_described``); a question ("have we left the back door
+    open") changes nothing (``decide_parts`` holds every command of one), so it is answered
+    with the reading tools only, where the prompt has one; and a read names only what the
+    sentence points at (``grounded_read_tools``)."""
     tools = tuple(tools)
     if asks(text):
         reads = tuple(t for t in tools if t.name in READ_ONLY_TOOLS)
         tools = reads or tools
-    return grounded_read_tools(_switchable_names(tools, home), text, home, previous)
+    tools = _the_one_described(_switchable_names(tools, home), text, home)
+    return grounded_read_tools(tools, text, home, previous)
+
+
+def _described(e: EntityInfo, home: HomeContext) -> tuple[frozenset[str], frozenset[str]]:
+    """The words of e's names, and every word that may describe e: its names, its area's and
+    floor's names, its kind of device and its class."""
+    own = frozenset(w for n in e.names for w in _content(n))
+    place = next((a for a in home.areas if a.name == e.area), None)
+    floor = next((f for f in home.floors if place and f.name == place.floor), None)
+    around = {w for p in (place, floor) if p for n in p.names for w in _content(n)}
+    kind = (DEVICE_WORDS.get(e.domain, frozenset()) - _SHARED_KIND_WORDS) | {e.device_class or ""}
+    return own, own | around | {_stem(w) for w in kind}
+
+
+def _the_one_described(
+    tools: tuple[ToolSchema, ...], text: str, home: HomeContext
+) -> tuple[ToolSchema, ...]:
+    """The commands naming only the one device every word of the sentence describes, where
+    there is exactly one: "turn on the wiz" (the WiZ RGBW Tunable 3F2A), "ecobee to 22". Each
+    content word must be a word of its names, its room or floor, or its kind, and one at least
+    of its names: "lock the front door" does not describe the Front Window ("door", "lock"),
+    and "turn on the light" describes every light, so nothing is narrowed. Commands only need
+    this: a read names what it points at anyway (``grounded_read_tools``)."""
+    said = _content(text) - {_stem(v) for v in _COMMAND_VERBS if v not in _ALL_DEVICE_WORDS}
+    said = frozenset(w for w in said if not w.isdigit() and w not in _UNIT_WORDS)
+    if not said:
+        return tools
+    names: set[str] = set()
+    for e in home.entities:
+        own, vocab = _described(e, home)
+        if said <= vocab and said & own:
+            names.add(e.name.casefold())
+    if len(names) != 1:
+        return tools
+    out = []
+    for tool in tools:
+        param = tool.param("name")
+        if tool.name in READ_ONLY_TOOLS or param is None or not param.enum:
+            out.append(tool)
+            continue
+        keep = tuple(v for v in param.enum if v.casefold() in names)
+        params = tuple(replace(p, enum=keep) if p is param and keep else p for p in tool.params)
+        out.append(replace(tool, params=params))
+    return tuple(out)
+
+
+_UNIT_WORDS = frozenset({"percent", "degree", "degrees", "%", "°"})
+# Kind words of more than one domain ("door": a cover or a lock) describe neither for sure.
+_SHARED_KIND_WORDS = frozenset(
+    w for w in set().union(*DEVICE_WORDS.values()) if sum(w in ws for ws in DEVICE_WORDS.values()) > 1
+)
 
 
 # Domains whose entities only report: HassTurnOn/Off on one fails in HA ("Failed to call

@@ -709,3 +709,38 @@ def test_a_command_on_any_kind_of_device_names_no_sensor() -> None:
     got = decoder_tools(tools, "turn off the lights", home, None)
     assert "Light" not in _names(got, "HassTurnOff") and "TV" in _names(got, "HassTurnOff")
     assert "Light" in _names(decoder_tools(tools, "is light detected?", home, None), "HassGetState")
+
+
+def test_a_command_names_the_one_device_every_word_describes() -> None:
+    from custom_components.needle.policy import decoder_tools
+
+    home = HomeContext(
+        entities=(
+            EntityInfo("light.wiz", "WiZ RGBW Tunable 3F2A", "light", area="Bedroom"),
+            EntityInfo("light.caseta", "Caseta Dimmer", "light", area="Office"),
+            EntityInfo("cover.front", "Front Window", "cover", area="Office"),
+            EntityInfo("climate.ecobee", "Ecobee Premium", "climate"),
+        ),
+        areas=(AreaInfo("Bedroom"), AreaInfo("Office")),
+    )
+    names = tuple(e.name for e in home.entities)
+    tools = (
+        ToolSchema("HassTurnOn", "", (ToolParam("name", enum=names), ToolParam("area"))),
+        ToolSchema(
+            "HassClimateSetTemperature",
+            "",
+            (ToolParam("name", enum=names), ToolParam("temperature", "number")),
+        ),
+    )
+    # every word is one of its name, room or kind, and one at least of its name
+    for text, meant in (
+        ("turn on the wiz", "WiZ RGBW Tunable 3F2A"),
+        ("switch on the wiz lamp in the bedroom", "WiZ RGBW Tunable 3F2A"),
+        ("ecobee to 22", "Ecobee Premium"),
+    ):
+        got = decoder_tools(tools, text, home, None)
+        assert _names(got, "HassTurnOn") == (meant,), text
+    # "door" may be a lock's or a cover's: the Front Window is not described by it, nor is
+    # anything by a bare kind, or by a word no device has
+    for text in ("lock the front door", "turn on the light", "turn on the ice wiz"):
+        assert _names(decoder_tools(tools, text, home, None), "HassTurnOn") == names, text
