@@ -397,25 +397,32 @@ def decoder_tools(
 
 
 def _described(e: EntityInfo, home: HomeContext) -> tuple[frozenset[str], frozenset[str]]:
-    """The words of e's names, and every word that may describe e: its names, its area's and
-    floor's names, its kind of device and its class."""
+    """The words of e's names that only it can be called by (not its room's, not a kind of
+    device), and every word that may describe e: its names, its area's and floor's names, its
+    kind of device and its class."""
     own = frozenset(w for n in e.names for w in _content(n))
     place = next((a for a in home.areas if a.name == e.area), None)
     floor = next((f for f in home.floors if place and f.name == place.floor), None)
     around = {w for p in (place, floor) if p for n in p.names for w in _content(n)}
     kind = (DEVICE_WORDS.get(e.domain, frozenset()) - _SHARED_KIND_WORDS) | {e.device_class or ""}
-    return own, own | around | {_stem(w) for w in kind}
+    # its own words: not its room's ("Living Room Lamp"), not a kind's ("Ceiling Fan")
+    distinct = own - around - {_stem(w) for w in _ALL_DEVICE_WORDS}
+    return distinct, own | around | {_stem(w) for w in kind}
 
 
 def _the_one_described(
     tools: tuple[ToolSchema, ...], text: str, home: HomeContext
 ) -> tuple[ToolSchema, ...]:
     """The commands naming only the one device every word of the sentence describes, where
-    there is exactly one: "turn on the wiz" (the WiZ RGBW Tunable 3F2A), "ecobee to 22". Each
-    content word must be a word of its names, its room or floor, or its kind, and one at least
-    of its names: "lock the front door" does not describe the Front Window ("door", "lock"),
-    and "turn on the light" describes every light, so nothing is narrowed. Commands only need
-    this: a read names what it points at anyway (``grounded_read_tools``)."""
+    there is exactly one: "turn on the wiz" (the WiZ RGBW Tunable 3F2A), "ecobee to 22".
+
+    Each content word must be a word of its names, its room or floor, or its kind, and one at
+    least a word of its name that is neither a room's nor a kind's: "turn on the light in the
+    living room" does not single out the Living Room Lamp, nor "the living room fan" the
+    Ceiling Fan (a room call does what was asked there); "lock the front door" does not
+    describe the Front Window ("door", "lock"); "turn on the light" describes every light.
+    Then nothing is narrowed. Commands only: a read names what it points at anyway
+    (``grounded_read_tools``)."""
     said = _content(text) - {_stem(v) for v in _COMMAND_VERBS if v not in _ALL_DEVICE_WORDS}
     said = frozenset(w for w in said if not w.isdigit() and w not in _UNIT_WORDS)
     if not said:
@@ -442,7 +449,9 @@ def _the_one_described(
 _UNIT_WORDS = frozenset({"percent", "degree", "degrees", "%", "°"})
 # Kind words of more than one domain ("door": a cover or a lock) describe neither for sure.
 _SHARED_KIND_WORDS = frozenset(
-    w for w in set().union(*DEVICE_WORDS.values()) if sum(w in ws for ws in DEVICE_WORDS.values()) > 1
+    w
+    for w in set().union(*DEVICE_WORDS.values())
+    if sum(w in ws for ws in DEVICE_WORDS.values()) > 1
 )
 
 

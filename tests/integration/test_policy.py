@@ -744,3 +744,24 @@ def test_a_command_names_the_one_device_every_word_describes() -> None:
     # anything by a bare kind, or by a word no device has
     for text in ("lock the front door", "turn on the light", "turn on the ice wiz"):
         assert _names(decoder_tools(tools, text, home, None), "HassTurnOn") == names, text
+
+
+def test_a_room_call_is_not_narrowed_to_a_device_named_after_the_room() -> None:
+    from custom_components.needle.policy import decoder_tools
+
+    home = HomeContext(
+        entities=(
+            EntityInfo("light.lr_lamp", "Living Room Lamp", "light", area="Living Room"),
+            EntityInfo("light.corner", "Play Corner", "light", area="Living Room"),
+            EntityInfo("fan.ceiling", "Ceiling Fan", "fan", area="Living Room"),
+            EntityInfo("fan.tower", "Tower", "fan", area="Living Room"),
+        ),
+        areas=(AreaInfo("Living Room"),),
+    )
+    names = tuple(e.name for e in home.entities)
+    tools = (ToolSchema("HassTurnOn", "", (ToolParam("name", enum=names), ToolParam("area"))),)
+    for text in ("turn on the light in the living room", "turn off the living room fan"):
+        assert _names(decoder_tools(tools, text, home, None), "HassTurnOn") == names, text
+    assert _names(decoder_tools(tools, "play corner on", home, None), "HassTurnOn") == (
+        "Play Corner",
+    )
