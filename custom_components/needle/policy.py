@@ -383,16 +383,18 @@ def decoder_tools(
     """What the decoder may write for ``text``: less than the prompt shows where the policy
     would refuse the rest anyway or HA would fail it, so that the model's next choice comes out
     instead of a refusal. A command acting on any kind of device names no sensor
-    (``_switchable_names``), and names the one device every word of the sentence describes
-    where there is one (``_the_one_described``); a question ("have we left the back door
-    open") changes nothing (``decide_parts`` holds every command of one), so it is answered
-    with the reading tools only, where the prompt has one; and a read names only what the
-    sentence points at (``grounded_read_tools``)."""
+    (``_switchable_names``), names the one device every word of the sentence describes where
+    there is one (``_the_one_described``), and a to-do list the list the sentence says most of
+    (``_the_list_said``); a question ("have we left the back door open") changes nothing
+    (``decide_parts`` holds every command of one), so it is answered with the reading tools
+    only, where the prompt has one; and a read names only what the sentence points at
+    (``grounded_read_tools``)."""
     tools = tuple(tools)
     if asks(text):
         reads = tuple(t for t in tools if t.name in READ_ONLY_TOOLS)
         tools = reads or tools
     tools = _the_one_described(_switchable_names(tools, home), text, home)
+    tools = _the_list_said(tools, text, home)
     return grounded_read_tools(tools, text, home, previous)
 
 
@@ -441,8 +443,38 @@ def _the_one_described(
             out.append(tool)
             continue
         keep = tuple(v for v in param.enum if v.casefold() in names)
-        params = tuple(replace(p, enum=keep) if p is param and keep else p for p in tool.params)
-        out.append(replace(tool, params=params))
+        if keep:  # a tool that cannot name it is not for it ("bedroom 4 trv to 19": no blind)
+            params = tuple(replace(p, enum=keep) if p is param else p for p in tool.params)
+            out.append(replace(tool, params=params))
+    if not any(t.param("name") is not None and t.name not in READ_ONLY_TOOLS for t in out):
+        return tools  # no command of the prompt can name it: leave the choice as it was
+    return tuple(out)
+
+
+def _the_list_said(
+    tools: tuple[ToolSchema, ...], text: str, home: HomeContext
+) -> tuple[ToolSchema, ...]:
+    """The to-do tools naming only the list the sentence says most of, where one does: "add
+    eggs to bring" (the list Bring), "chuck bananas on the ocado order". A list is said by the
+    words of its name that are neither a room's nor a kind's; the other words are the item's."""
+    said = _content(text)
+    scores: dict[str, int] = {}
+    for e in home.entities:
+        if e.domain == "todo":
+            distinct, _ = _described(e, home)
+            scores[e.name.casefold()] = len(distinct & said)
+    best = max(scores.values(), default=0)
+    lists = {n for n, k in scores.items() if k == best}
+    if not best or len(lists) != 1:
+        return tools
+    out = []
+    for tool in tools:
+        param = tool.param("name")
+        keep = tuple(v for v in param.enum if v.casefold() in lists) if param and param.enum else ()
+        if TOOL_DOMAINS.get(tool.name) == frozenset({"todo"}) and keep:
+            params = tuple(replace(p, enum=keep) if p is param else p for p in tool.params)
+            tool = replace(tool, params=params)
+        out.append(tool)
     return tuple(out)
 
 
@@ -986,7 +1018,7 @@ def _contradicts(call: ToolCall, text: str, said: frozenset[str]) -> Held | None
     if classes and named and not classes & named:
         return Held(call, f"I could not find the {sorted(named)[0]} you mean", WRONG_DEVICE)
     if call.name in _LIST_ADD:
-        return _list_item_contradicts(call, said)
+        return _list_item_contradicts(call, text, said)
     return None
 
 
@@ -997,12 +1029,15 @@ _LIST_REMOVE_WORDS = frozenset({"remove", "delete", "cross", "tick", "complete",
 _LIST_ADD_WORDS = frozenset({"add", "put", "stick", "pop", "include", "need", "buy", "get"})
 
 
-def _list_item_contradicts(call: ToolCall, said: frozenset[str]) -> Held | None:
+def _list_item_contradicts(call: ToolCall, text: str, said: frozenset[str]) -> Held | None:
     if said & _LIST_REMOVE_WORDS and not said & _LIST_ADD_WORDS:
         return Held(call, "you asked me to take something off a list, not to add it", UNGROUNDED)
     item = str(call.arguments.get("item") or "").casefold().split()
     list_name = str(call.arguments.get("name") or "shopping list").casefold().split()
-    if item and set(item) <= {*list_name, "list"}:
+    # the list's own name is no item, nor the words that ask to add ("add renew passport to
+    # my inbox" -> "add"), where the item is where they stand: "add pop" may add soda
+    request = tokens(text)[: len(item)] == item and set(item) <= _LIST_ADD_WORDS | STOP_WORDS
+    if item and (set(item) <= {*list_name, "list"} or request):
         return Held(call, f"I did not catch what to add to {' '.join(list_name)}", UNGROUNDED)
     return None
 

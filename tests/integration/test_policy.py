@@ -487,6 +487,10 @@ def test_a_list_item_is_added_only_when_adding_was_said() -> None:
     # what was asked still runs
     assert len(add("add take out the trash to my chores list", "take out the trash").act) == 1
     assert len(add("put eggs on the chores list", "eggs").act) == 1
+    # the request's own verb is no item; the same word further on may be one
+    d = add("add renew passport to my chores list", "add")
+    assert d.act == [] and d.held[0].kind == UNGROUNDED
+    assert len(add("add pop to the chores list", "pop").act) == 1
     assert len(add("we need to remove the mould, add bleach to chores", "bleach").act) == 1
 
 
@@ -765,3 +769,54 @@ def test_a_room_call_is_not_narrowed_to_a_device_named_after_the_room() -> None:
     assert _names(decoder_tools(tools, "play corner on", home, None), "HassTurnOn") == (
         "Play Corner",
     )
+
+
+def test_a_tool_that_cannot_name_the_one_described_is_not_offered() -> None:
+    from custom_components.needle.policy import decoder_tools
+
+    home = HomeContext(
+        entities=(
+            EntityInfo("cover.fyrtur", "Bedroom 4 Fyrtur", "cover", area="Bedroom 4"),
+            EntityInfo("climate.trv", "Bedroom 4 TRV", "climate", area="Bedroom 4"),
+        ),
+        areas=(AreaInfo("Bedroom 4"),),
+    )
+    tools = (
+        ToolSchema(
+            "HassSetPosition",
+            "",
+            (ToolParam("name", enum=("Bedroom 4 Fyrtur",)), ToolParam("position", "integer")),
+        ),
+        ToolSchema(
+            "HassClimateSetTemperature",
+            "",
+            (ToolParam("name", enum=("Bedroom 4 TRV",)), ToolParam("temperature", "number")),
+        ),
+    )
+    got = decoder_tools(tools, "bedroom 4 trv to 19", home, None)
+    assert [t.name for t in got] == ["HassClimateSetTemperature"]
+    # a device no command of the prompt can name leaves every tool
+    assert decoder_tools(tools[:1], "bedroom 4 trv to 19", home, None) == tools[:1]
+
+
+def test_a_list_is_the_one_the_sentence_says_most_of() -> None:
+    from custom_components.needle.policy import decoder_tools
+
+    home = HomeContext(
+        entities=(
+            EntityInfo("todo.bring", "Bring", "todo"),
+            EntityInfo("todo.house", "House Shopping", "todo"),
+            EntityInfo("todo.bins", "Bin Rota", "todo"),
+        ),
+    )
+    lists = ("Bring", "House Shopping", "Bin Rota")
+    add = ToolSchema(
+        "HassListAddItem", "", (ToolParam("item", required=True), ToolParam("name", enum=lists))
+    )
+    for text, meant in (
+        ("add eggs to bring", ("Bring",)),
+        ("put bin bags on the house shopping", ("House Shopping",)),
+        ("add recycling out tuesday to the bin rota", ("Bin Rota",)),
+        ("add eggs to the list", lists),  # no list said: the choice stays
+    ):
+        assert _names(decoder_tools((add,), text, home, None), "HassListAddItem") == meant, text
