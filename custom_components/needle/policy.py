@@ -426,7 +426,15 @@ def _the_one_described(
     Then nothing is narrowed. Commands only: a read names what it points at anyway
     (``grounded_read_tools``)."""
     said = _content(text) - {_stem(v) for v in _COMMAND_VERBS if v not in _ALL_DEVICE_WORDS}
-    said = frozenset(w for w in said if not w.isdigit() and w not in _UNIT_WORDS)
+    # a number is a value ("to 19") unless it is part of a name ("bedroom 4")
+    numbered = {
+        w
+        for thing in (*home.areas, *home.floors, *home.entities)
+        for n in thing.names
+        for w in _content(n)
+        if w.isdigit()
+    }
+    said = frozenset(w for w in said if (not w.isdigit() or w in numbered) and w not in _UNIT_WORDS)
     if not said:
         return tools
     names: set[str] = set()

@@ -778,8 +778,9 @@ def test_a_tool_that_cannot_name_the_one_described_is_not_offered() -> None:
         entities=(
             EntityInfo("cover.fyrtur", "Bedroom 4 Fyrtur", "cover", area="Bedroom 4"),
             EntityInfo("climate.trv", "Bedroom 4 TRV", "climate", area="Bedroom 4"),
+            EntityInfo("climate.trv1", "Bedroom 1 TRV", "climate", area="Bedroom 1"),
         ),
-        areas=(AreaInfo("Bedroom 4"),),
+        areas=(AreaInfo("Bedroom 4"), AreaInfo("Bedroom 1")),
     )
     tools = (
         ToolSchema(
