@@ -412,21 +412,17 @@ def _described(e: EntityInfo, home: HomeContext) -> tuple[frozenset[str], frozen
     return distinct, own | around | {_stem(w) for w in kind}
 
 
-def _the_one_described(
-    tools: tuple[ToolSchema, ...], text: str, home: HomeContext
-) -> tuple[ToolSchema, ...]:
-    """The commands naming only the one device every word of the sentence describes, where
-    there is exactly one: "turn on the wiz" (the WiZ RGBW Tunable 3F2A), "ecobee to 22".
+def one_described(text: str, home: HomeContext) -> EntityInfo | None:
+    """The one device every word of the sentence describes, if exactly one is: "turn on the
+    wiz" (the WiZ RGBW Tunable 3F2A), "ecobee to 22", "bedroom 4 trv to 19".
 
     Each content word must be a word of its names, its room or floor, or its kind, and one at
     least a word of its name that is neither a room's nor a kind's: "turn on the light in the
     living room" does not single out the Living Room Lamp, nor "the living room fan" the
     Ceiling Fan (a room call does what was asked there); "lock the front door" does not
-    describe the Front Window ("door", "lock"); "turn on the light" describes every light.
-    Then nothing is narrowed. Commands only: a read names what it points at anyway
-    (``grounded_read_tools``)."""
+    describe the Front Window ("door", "lock"); "turn on the light" describes every light. A
+    number describes only where it is part of a name ("bedroom 4", not "to 19")."""
     said = _content(text) - {_stem(v) for v in _COMMAND_VERBS if v not in _ALL_DEVICE_WORDS}
-    # a number is a value ("to 19") unless it is part of a name ("bedroom 4")
     numbered = {
         w
         for thing in (*home.areas, *home.floors, *home.entities)
@@ -436,14 +432,45 @@ def _the_one_described(
     }
     said = frozenset(w for w in said if (not w.isdigit() or w in numbered) and w not in _UNIT_WORDS)
     if not said:
-        return tools
-    names: set[str] = set()
+        return None
+    found: dict[str, EntityInfo] = {}
     for e in home.entities:
         own, vocab = _described(e, home)
         if said <= vocab and said & own:
-            names.add(e.name.casefold())
-    if len(names) != 1:
+            found[e.name.casefold()] = e
+    return next(iter(found.values())) if len(found) == 1 else None
+
+
+def _not_the_one(
+    call: ToolCall,
+    one: EntityInfo | None,
+    home: HomeContext,
+    tool_domains: frozenset[str] | None,
+) -> Held | None:
+    """A command on another device than the one the sentence describes (``one_described``):
+    "bedroom 4 trv to 19" answered with the blind of bedroom 4, where the prompt had no
+    thermostat tool. A call by name must name it; one by room or kind must reach its kind."""
+    if one is None or call.name == STEP_TOOL:
+        return None
+    mine = {n.casefold() for n in one.names}
+    if name := call.arguments.get("name"):
+        if str(name).casefold() in mine:
+            return None
+    elif one.domain in (_call_domains(call, home, tool_domains) or {one.domain}):
+        return None
+    return Held(call, f"I did not catch what to do with {one.name}", WRONG_DEVICE)
+
+
+def _the_one_described(
+    tools: tuple[ToolSchema, ...], text: str, home: HomeContext
+) -> tuple[ToolSchema, ...]:
+    """The commands naming only the device the sentence describes (``one_described``), and
+    only the commands that can name it ("bedroom 4 trv to 19" is no blind's position). Reads
+    are left to ``grounded_read_tools``."""
+    one = one_described(text, home)
+    if one is None:
         return tools
+    names = {n.casefold() for n in one.names} | {one.name.casefold()}
     out = []
     for tool in tools:
         param = tool.param("name")
@@ -451,11 +478,11 @@ def _the_one_described(
             out.append(tool)
             continue
         keep = tuple(v for v in param.enum if v.casefold() in names)
-        if keep:  # a tool that cannot name it is not for it ("bedroom 4 trv to 19": no blind)
+        if keep:
             params = tuple(replace(p, enum=keep) if p is param else p for p in tool.params)
             out.append(replace(tool, params=params))
     if not any(t.param("name") is not None and t.name not in READ_ONLY_TOOLS for t in out):
-        return tools  # no command of the prompt can name it: leave the choice as it was
+        return tools  # no command of the prompt can name it: the policy holds another name
     return tuple(out)
 
 
@@ -1240,6 +1267,7 @@ def decide_parts(
         said = said_numbers(clause)
         said_words = words(clause)
         is_question = asks(clause)
+        described = one_described(clause, home)
         except_one = bool(_EXCEPT.search(clause.replace("’", "'")))
         unused = _unused_number(part.calls, clause)
         for j, call in enumerate(part.calls):
@@ -1266,6 +1294,7 @@ def decide_parts(
                 or _contradicts(call, clause, said_words)
                 or _direction_not_said(call, clause, previous)
                 or (None if kind_checked else check_kind(call, home, named, tool_domains))
+                or (None if read_only else _not_the_one(call, described, home, tool_domains))
             )
             if problem is None and unused is not None:
                 problem = Held(call, f"I did not catch what to set to {unused}", UNGROUNDED)

@@ -821,3 +821,27 @@ def test_a_list_is_the_one_the_sentence_says_most_of() -> None:
         ("add eggs to the list", lists),  # no list said: the choice stays
     ):
         assert _names(decoder_tools((add,), text, home, None), "HassListAddItem") == meant, text
+
+
+def test_a_command_on_another_device_than_the_one_described_is_not_run() -> None:
+    home = HomeContext(
+        entities=(
+            EntityInfo("cover.fyrtur", "Bedroom 4 Fyrtur", "cover", area="Bedroom 4"),
+            EntityInfo("climate.trv", "Bedroom 4 TRV", "climate", area="Bedroom 4"),
+            EntityInfo("climate.trv1", "Bedroom 1 TRV", "climate", area="Bedroom 1"),
+        ),
+        areas=(AreaInfo("Bedroom 4"), AreaInfo("Bedroom 1")),
+    )
+    tools = (
+        ToolSchema("HassSetPosition", "", (*TARGET, ToolParam("position", "integer"))),
+        ToolSchema("HassClimateSetTemperature", "", (*TARGET, ToolParam("temperature", "number"))),
+    )
+    text = "bedroom 4 trv to 19"
+    for call in (
+        ToolCall("HassSetPosition", {"name": "Bedroom 4 Fyrtur", "position": 19}),
+        ToolCall("HassSetPosition", {"area": "Bedroom 4", "position": 19}),
+    ):
+        decision = decide(text, [call], [0.99], tools, home)
+        assert not decision.act and decision.held[0].kind == WRONG_DEVICE, call
+    right = ToolCall("HassClimateSetTemperature", {"name": "Bedroom 4 TRV", "temperature": 19})
+    assert decide(text, [right], [0.99], tools, home).act == [right]
