@@ -816,6 +816,8 @@ def check_kind(
     if not named:
         return None
     kinds = _call_domains(call, home, tool_domains)
+    if "shopping_list" in kinds:  # HA's shopping list is a to-do list ("... to the list")
+        kinds |= {"todo"}
     args = call.arguments
     devices = set(named) - {"timer"}
     if (
@@ -957,6 +959,18 @@ def _open_target(
     """A question when the call's target is one of several the sentence could mean; a refusal
     when nothing in the sentence points at it (no word of its name, its area or its kind)."""
     args = call.arguments
+    if call.name == "HassShoppingListAddItem":
+        # HA's shopping list takes no list name; in a home of several to-do lists "add
+        # batteries to the list" says none of them, so which one is asked
+        shopping = _stem("shopping")
+        lists = sorted(
+            (e for e in home.entities if e.domain == "todo"),
+            key=lambda e: (shopping not in _content(e.name), e.name.casefold()),
+        )
+        if len(lists) < 2 or shopping in sentence:
+            return None
+        add = ToolCall("HassListAddItem", {"item": args.get("item")})
+        return Pending("", (add,), 0, "name", tuple((e.name, e.area) for e in lists))
     said_areas = _areas_said(home, sentence)
     if said_areas:
         context_areas = said_areas
@@ -1322,8 +1336,9 @@ def decide_parts(
 
     if questions:  # nothing runs until the question is answered; then the whole request does
         first = questions[0]
-        keep = [c for j, c in enumerate(calls) if c in act or j == first.index]
-        index = next(j for j, c in enumerate(keep) if c is calls[first.index])
+        # the asked call as the question has it (a shopping-list add becomes a list add)
+        keep = [first.calls[0] if j == first.index else c for j, c in enumerate(calls) if c in act or j == first.index]  # fmt: skip
+        index = next(j for j, c in enumerate(keep) if c is first.calls[0])
         pending = Pending(text, tuple(keep), index, first.key, first.candidates)
         return Decision(ASK, held=held, speech=question(pending), pending=pending)
     if act:

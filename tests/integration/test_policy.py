@@ -845,3 +845,28 @@ def test_a_command_on_another_device_than_the_one_described_is_not_run() -> None
         assert not decision.act and decision.held[0].kind == WRONG_DEVICE, call
     right = ToolCall("HassClimateSetTemperature", {"name": "Bedroom 4 TRV", "temperature": 19})
     assert decide(text, [right], [0.99], tools, home).act == [right]
+
+
+def test_the_shopping_list_is_asked_for_where_the_home_has_several_lists() -> None:
+    home = HomeContext(
+        entities=(
+            EntityInfo("todo.shopping_list", "Shopping List", "todo"),
+            EntityInfo("todo.hardware", "Hardware Shop", "todo"),
+        ),
+    )
+    tools = (
+        ToolSchema("HassShoppingListAddItem", "", (ToolParam("item"),)),
+        ToolSchema("HassListAddItem", "", (ToolParam("item"), ToolParam("name"))),
+    )
+    add = ToolCall("HassShoppingListAddItem", {"item": "batteries"})
+    decision = decide("add batteries to the list", [add], [0.99], tools, home)
+    assert decision.kind == ASK and not decision.act
+    assert question(decision.pending) == "Which one do you mean: Shopping List or Hardware Shop?"
+    answer = resolve(decision.pending, "the hardware one", home)
+    assert answer.calls == (
+        ToolCall("HassListAddItem", {"item": "batteries", "name": "Hardware Shop"}),
+    )
+    # the shopping list said, or the only list: added there
+    assert decide("add batteries to the shopping list", [add], [0.99], tools, home).act == [add]
+    one = HomeContext(entities=home.entities[:1])
+    assert decide("add batteries to the list", [add], [0.99], tools, one).act == [add]
