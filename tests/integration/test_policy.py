@@ -771,17 +771,21 @@ def test_a_room_call_is_not_narrowed_to_a_device_named_after_the_room() -> None:
     )
 
 
+# Two rooms with a radiator valve each, and a blind in one: "bedroom 4 trv" is one device.
+TRV_HOME = HomeContext(
+    entities=(
+        EntityInfo("cover.fyrtur", "Bedroom 4 Fyrtur", "cover", area="Bedroom 4"),
+        EntityInfo("climate.trv", "Bedroom 4 TRV", "climate", area="Bedroom 4"),
+        EntityInfo("climate.trv1", "Bedroom 1 TRV", "climate", area="Bedroom 1"),
+    ),
+    areas=(AreaInfo("Bedroom 4"), AreaInfo("Bedroom 1")),
+)
+
+
 def test_a_tool_that_cannot_name_the_one_described_is_not_offered() -> None:
     from custom_components.needle.policy import decoder_tools
 
-    home = HomeContext(
-        entities=(
-            EntityInfo("cover.fyrtur", "Bedroom 4 Fyrtur", "cover", area="Bedroom 4"),
-            EntityInfo("climate.trv", "Bedroom 4 TRV", "climate", area="Bedroom 4"),
-            EntityInfo("climate.trv1", "Bedroom 1 TRV", "climate", area="Bedroom 1"),
-        ),
-        areas=(AreaInfo("Bedroom 4"), AreaInfo("Bedroom 1")),
-    )
+    home = TRV_HOME
     tools = (
         ToolSchema(
             "HassSetPosition",
@@ -824,14 +828,7 @@ def test_a_list_is_the_one_the_sentence_says_most_of() -> None:
 
 
 def test_a_command_on_another_device_than_the_one_described_is_not_run() -> None:
-    home = HomeContext(
-        entities=(
-            EntityInfo("cover.fyrtur", "Bedroom 4 Fyrtur", "cover", area="Bedroom 4"),
-            EntityInfo("climate.trv", "Bedroom 4 TRV", "climate", area="Bedroom 4"),
-            EntityInfo("climate.trv1", "Bedroom 1 TRV", "climate", area="Bedroom 1"),
-        ),
-        areas=(AreaInfo("Bedroom 4"), AreaInfo("Bedroom 1")),
-    )
+    home = TRV_HOME
     tools = (
         ToolSchema("HassSetPosition", "", (*TARGET, ToolParam("position", "integer"))),
         ToolSchema("HassClimateSetTemperature", "", (*TARGET, ToolParam("temperature", "number"))),
