@@ -18,10 +18,18 @@ fits the tool's schema; this module decides whether the call follows from what t
   leave the lamp on", "except the fan"): HA's intents cannot do that;
 - a target the sentence leaves open (several candidates, no area from the sentence, the
   satellite or the previous turn) is asked back: one short question naming at most three
-  candidates; the answer ("the kitchen one", "both", "yes") completes the stored request.
+  candidates; the answer ("the kitchen one", "both", "yes") completes the stored request;
+- a command on another device than the one every word of the sentence describes is not run.
+
+The same rules, where they can be said as a grammar, go before decoding too
+(``decoder_tools``): the decoder is offered only calls the rules would let run, so the model's
+next choice comes out where a refusal did (a question gets the reading tools, a read the names
+it points at, a command the one device it describes), and ``fit_read`` fits a read's filters to
+the device it names.
 
 Plain Python, no Home Assistant import (like ``prompt.py``): the conversation entity calls
-``decide`` and ``resolve``, tools/calibrate.py and tests call them directly.
+``decoder_tools``, ``fit_read``, ``decide`` and ``resolve``; tools/calibrate.py and tests call
+them directly.
 """
 
 from __future__ import annotations
