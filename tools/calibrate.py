@@ -41,7 +41,7 @@ if str(ROOT) not in sys.path:
 from custom_components.needle.calls import validate_scored  # noqa: E402
 from custom_components.needle.const import BUILTIN_MODEL_DIR, DEFAULT_MAX_ENTITIES  # noqa: E402
 from custom_components.needle.engine.schema import ToolCall  # noqa: E402
-from custom_components.needle.policy import decide  # noqa: E402
+from custom_components.needle.policy import decide, decoder_tools  # noqa: E402
 from custom_components.needle.prompt import FREE_NAME_TOOLS, build_prompt  # noqa: E402
 from training.evaluate_bundle import norm_value  # noqa: E402
 
@@ -90,8 +90,12 @@ def cases(n_heldout: int, n_templates: int, seed: int) -> list[dict[str, Any]]:
     return out
 
 
-def run(engine: Any, items: list[dict[str, Any]], tools: list[Any]) -> list[dict[str, Any]]:
-    """Each request through prompt, grounded generation, validation; its calls labelled."""
+def run(
+    engine: Any, items: list[dict[str, Any]], tools: list[Any], narrowing: bool = True
+) -> list[dict[str, Any]]:
+    """Each request through prompt, grounded generation (with the decoder offered only what the
+    policy lets run, ``policy.decoder_tools``, unless ``narrowing`` is off), validation; its
+    calls labelled."""
     trained = engine.prompt_limits or {}
     limits = {"max_entities": min(DEFAULT_MAX_ENTITIES, trained.get("max_entities", 10**6))}
     if "max_encoder_tokens" in trained:
@@ -103,7 +107,12 @@ def run(engine: Any, items: list[dict[str, Any]], tools: list[Any]) -> list[dict
             count_tokens=engine.count_tokens, **limits,
         )  # fmt: skip
         started = time.perf_counter()
-        gen = engine.generate(prompt.query, prompt.tools, grounding=item["text"])
+        decode = (
+            decoder_tools(prompt.tools, item["text"], item["home"], None) if narrowing else None
+        )
+        gen = engine.generate(
+            prompt.query, prompt.tools, grounding=item["text"], decode_tools=decode
+        )
         seconds = time.perf_counter() - started
         valid, scores, refused = validate_scored(list(gen.calls), gen.confidence, prompt.tools)
         targets = {call_key(c) for c in item["calls"]}
@@ -260,6 +269,11 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--seed", type=int, default=CALIBRATION_SEED)
     p.add_argument("--out", type=Path, default=ROOT / "reports" / "calibration")
     p.add_argument("--backend", default="auto")
+    p.add_argument(
+        "--no-narrowing",
+        action="store_true",
+        help="decode over the whole prompt (as before policy.decoder_tools), for comparison",
+    )
     args = p.parse_args(argv)
 
     from custom_components.needle.engine import NeedleEngine
@@ -267,7 +281,7 @@ def main(argv: list[str] | None = None) -> None:
 
     engine = NeedleEngine.load(args.bundle, backend=args.backend)
     items = cases(args.n, args.templates, args.seed)
-    rows = run(engine, items, load_tools())
+    rows = run(engine, items, load_tools(), narrowing=not args.no_narrowing)
     args.out.mkdir(parents=True, exist_ok=True)
     groups = {"heldout": [r for r in rows if r["source"] == "heldout"],
               "templates": [r for r in rows if r["source"] == "templates"], "all": rows}  # fmt: skip
