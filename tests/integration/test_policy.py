@@ -867,3 +867,46 @@ def test_the_shopping_list_is_asked_for_where_the_home_has_several_lists() -> No
     assert decide("add batteries to the shopping list", [add], [0.99], tools, home).act == [add]
     one = HomeContext(entities=home.entities[:1])
     assert decide("add batteries to the list", [add], [0.99], tools, one).act == [add]
+
+
+def test_the_decoder_is_only_ever_narrowed_and_nothing_raises() -> None:
+    """Random homes, tools and sentences: ``decoder_tools`` returns a subset of the tools, each
+    with enums that are subsets of the prompt's (never a value the prompt did not offer), and
+    ``fit_read`` keeps a call's tool and name."""
+    import random
+
+    from custom_components.needle.policy import decoder_tools, fit_read
+
+    rng = random.Random(7)
+    words_ = ("kitchen", "lamp", "door", "front", "wiz", "4", "shopping", "list", "fan", "", "TV")
+    domains = ("light", "switch", "binary_sensor", "sensor", "todo", "cover", "lock", "person")
+    for _ in range(300):
+        areas = tuple(AreaInfo(rng.choice(("Kitchen", "Bedroom 4", "Hall"))) for _ in range(2))
+        ents = tuple(
+            EntityInfo(
+                f"{d}.e{i}",
+                " ".join(rng.sample(words_, rng.randint(1, 3))).strip() or "X",
+                d,
+                area=rng.choice((None, *(a.name for a in areas))),
+                device_class=rng.choice((None, "door", "battery")),
+            )
+            for i, d in enumerate(rng.choices(domains, k=rng.randint(0, 8)))
+        )
+        home = HomeContext(entities=ents, areas=areas)
+        names = tuple(dict.fromkeys(n for e in ents for n in e.names)) or None
+        tools = tuple(
+            ToolSchema(t, "", (ToolParam("name", enum=names), ToolParam("area")))
+            for t in ("HassTurnOn", "HassGetState", "HassListAddItem", "HassGetWeather")
+        )
+        text = " ".join(rng.choices((*words_, "is", "turn", "on", "add", "to", "19"), k=5))
+        got = decoder_tools(tools, text, home, None)
+        by_name = {t.name: t for t in tools}
+        for t in got:
+            for p in t.params:
+                offered = by_name[t.name].param(p.name)
+                assert offered is not None
+                assert p.enum is None or offered.enum is None or set(p.enum) <= set(offered.enum)
+        if names:
+            call = ToolCall("HassGetState", {"name": rng.choice(names), "state": ["on"]})
+            fitted = fit_read(call, home)
+            assert (fitted.name, fitted.arguments["name"]) == (call.name, call.arguments["name"])
