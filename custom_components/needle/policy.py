@@ -40,6 +40,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from typing import Any
 
 from .const import (
@@ -357,7 +358,10 @@ def sentence_domains(text: str) -> dict[str, set[str]]:
     return found
 
 
+@lru_cache(maxsize=16384)
 def _content(text: str) -> frozenset[str]:
+    """The sentence's or name's words that can point at something (stems, no stop words);
+    cached: every home's names are read again for every request."""
     return frozenset(_stem(w) for w in words(text)) - STOP_WORDS
 
 
@@ -406,18 +410,28 @@ def decoder_tools(
     return grounded_read_tools(tools, text, home, previous)
 
 
-def _described(e: EntityInfo, home: HomeContext) -> tuple[frozenset[str], frozenset[str]]:
+def _place_words(home: HomeContext) -> dict[str, frozenset[str]]:
+    """Each area's words with its floor's: what a device's room says of it."""
+    floors = {f.name: f for f in home.floors}
+    out = {}
+    for a in home.areas:
+        floor = floors.get(a.floor or "")
+        names = (*a.names, *(floor.names if floor else ()))
+        out[a.name] = frozenset(w for n in names for w in _content(n))
+    return out
+
+
+def _described(
+    e: EntityInfo, places: dict[str, frozenset[str]]
+) -> tuple[frozenset[str], frozenset[str]]:
     """The words of e's names that only it can be called by (not its room's, not a kind of
-    device), and every word that may describe e: its names, its area's and floor's names, its
-    kind of device and its class."""
+    device), and every word that may describe e: its names, its area's and floor's names
+    (``places``, from ``_place_words``), its kind of device and its class."""
     own = frozenset(w for n in e.names for w in _content(n))
-    place = next((a for a in home.areas if a.name == e.area), None)
-    floor = next((f for f in home.floors if place and f.name == place.floor), None)
-    around = {w for p in (place, floor) if p for n in p.names for w in _content(n)}
-    kind = (DEVICE_WORDS.get(e.domain, frozenset()) - _SHARED_KIND_WORDS) | {e.device_class or ""}
+    around = places.get(e.area or "", frozenset())
+    kind = _KIND_STEMS.get(e.domain, frozenset()) | {e.device_class or ""}
     # its own words: not its room's ("Living Room Lamp"), not a kind's ("Ceiling Fan")
-    distinct = own - around - {_stem(w) for w in _ALL_DEVICE_WORDS}
-    return distinct, own | around | {_stem(w) for w in kind}
+    return own - around - _DEVICE_STEMS, own | around | kind
 
 
 def one_described(text: str, home: HomeContext) -> EntityInfo | None:
@@ -442,8 +456,9 @@ def one_described(text: str, home: HomeContext) -> EntityInfo | None:
     if not said:
         return None
     found: dict[str, EntityInfo] = {}
+    places = _place_words(home)
     for e in home.entities:
-        own, vocab = _described(e, home)
+        own, vocab = _described(e, places)
         if said <= vocab and said & own:
             found[e.name.casefold()] = e
     return next(iter(found.values())) if len(found) == 1 else None
@@ -502,9 +517,10 @@ def _the_list_said(
     words of its name that are neither a room's nor a kind's; the other words are the item's."""
     said = _content(text)
     scores: dict[str, int] = {}
+    places = _place_words(home)
     for e in home.entities:
         if e.domain == "todo":
-            distinct, _ = _described(e, home)
+            distinct, _ = _described(e, places)
             scores[e.name.casefold()] = len(distinct & said)
     best = max(scores.values(), default=0)
     lists = {n for n, k in scores.items() if k == best}
@@ -528,6 +544,11 @@ _SHARED_KIND_WORDS = frozenset(
     for w in set().union(*DEVICE_WORDS.values())
     if sum(w in ws for ws in DEVICE_WORDS.values()) > 1
 )
+_DEVICE_STEMS = frozenset(_stem(w) for ws in DEVICE_WORDS.values() for w in ws)
+_KIND_STEMS = {
+    domain: frozenset(_stem(w) for w in ws - _SHARED_KIND_WORDS)
+    for domain, ws in DEVICE_WORDS.items()
+}
 
 
 # Domains whose entities only report: HassTurnOn/Off on one fails in HA ("Failed to call
