@@ -410,6 +410,13 @@ def decoder_tools(
     return grounded_read_tools(tools, text, home, previous)
 
 
+def _with_names(tool: ToolSchema, names: tuple[str, ...]) -> ToolSchema:
+    """The tool with only ``names`` for its name; with none, without a name parameter (it was
+    optional: a tool whose name is required is never narrowed to nothing here)."""
+    params = (replace(p, enum=names) if p.name == "name" else p for p in tool.params)
+    return replace(tool, params=tuple(p for p in params if p.enum != ()))
+
+
 def _place_words(home: HomeContext) -> dict[str, frozenset[str]]:
     """Each area's words with its floor's: what a device's room says of it."""
     floors = {f.name: f for f in home.floors}
@@ -502,8 +509,7 @@ def _the_one_described(
             continue
         keep = tuple(v for v in param.enum if v.casefold() in names)
         if keep:
-            params = tuple(replace(p, enum=keep) if p is param else p for p in tool.params)
-            out.append(replace(tool, params=params))
+            out.append(_with_names(tool, keep))
     if not any(t.param("name") is not None and t.name not in READ_ONLY_TOOLS for t in out):
         return tools  # no command of the prompt can name it: the policy holds another name
     return tuple(out)
@@ -531,8 +537,7 @@ def _the_list_said(
         param = tool.param("name")
         keep = tuple(v for v in param.enum if v.casefold() in lists) if param and param.enum else ()
         if TOOL_DOMAINS.get(tool.name) == frozenset({"todo"}) and keep:
-            params = tuple(replace(p, enum=keep) if p is param else p for p in tool.params)
-            tool = replace(tool, params=params)
+            tool = _with_names(tool, keep)
         out.append(tool)
     return tuple(out)
 
@@ -585,8 +590,7 @@ def _switchable_names(tools: tuple[ToolSchema, ...], home: HomeContext) -> tuple
             out.append(tool)
             continue
         keep = tuple(v for v in param.enum if v.casefold() not in gone)
-        params = tuple(replace(p, enum=keep) if p is param else p for p in tool.params)
-        out.append(replace(tool, params=tuple(p for p in params if p.enum != ())))
+        out.append(_with_names(tool, keep))
     return tuple(out)
 
 
@@ -626,8 +630,7 @@ def grounded_read_tools(
         if not keep and tool.name not in DEFAULT_TARGET_READS:
             out.append(tool)
             continue
-        params = tuple(replace(p, enum=keep) if p is param else p for p in tool.params)
-        out.append(replace(tool, params=tuple(p for p in params if p.enum != ())))
+        out.append(_with_names(tool, keep))
     return tuple(out)
 
 
