@@ -352,7 +352,8 @@ class NeedleConversationEntity(conversation.ConversationEntity):
                 list(thought.generation.calls), confidence, thought.prompt.tools
             )
             refused += invalid
-            valid = [fit_read(c, home) for c in valid]  # a named read keeps only fitting filters
+            # a read keeps the filters its device can pass and asks for the state said
+            valid = [fit_read(c, home, clause.text) for c in valid]
             # "make it a bit dimmer": the model's calls (or the previous turn) give the target
             # of a step from the current state; the policy decides on the steps as on any call
             held_before = []

@@ -62,6 +62,7 @@ from .prompt import (
     default_retriever,
     words,
 )
+from .states import asked_states
 
 MAX_NAMED_CANDIDATES = 3  # a question a listener can hold in mind
 # Tools that only read: HA answers them with the states that matched, so the worst a wrong one
@@ -649,28 +650,45 @@ _STATE_IN_DOMAIN: dict[str, dict[str, str]] = {
 }  # fmt: skip
 
 
-def fit_read(call: ToolCall, home: HomeContext) -> ToolCall:
-    """A read that names a device, with only the filters that device can pass.
+def fit_read(call: ToolCall, home: HomeContext, text: str = "") -> ToolCall:
+    """A read with only the filters its device can pass, asking for the state the user said.
 
     HA answers "is the log file big" (``name`` Log file, ``device_class`` power) with "could
     not find Log file" when the Log file is a data-size sensor: the name says which entity is
     meant, and a domain or class it does not have only hides it. So a named read keeps the
     domain and device class of one of its namesakes where it gave them (the name shared by a
     phone's sensors is still told apart by them), drops those none of them has, drops an area
-    that only repeats words of the name when no namesake is in it ("Living room heater
-    irradiance" in no area), and says the state in the device's own terms ("is the shed
-    window shut": off for a binary sensor, closed for a cover; ``_STATE_IN_DOMAIN``), and asks
-    a sensor for its value, not whether it is "on". A read without a name, or a name the home
-    lacks, stays as it is.
+    that only repeats words of the name when no namesake is in it ("Living room irradiance"
+    in no area), and asks a sensor for its value, not whether it is "on".
+
+    The state is the one the sentence says, in the device's own terms (``states``): "is the
+    kitchen leak sensor wet" asks for ``on``, whatever state the model wrote or left out; where
+    namesakes of several classes share the name, the one whose state was said is meant ("is
+    the pet door open": the door sensor, not the pet door's lock sensor); "open or closed?"
+    asks for no state (HA reads it out). Where the sentence says none, the model's state is
+    put in the device's terms ("is the shed window shut": off for a binary sensor, closed for
+    a cover; ``_STATE_IN_DOMAIN``). A read without a name keeps its filters and gets the state
+    said for its one domain and class ("are any doors not locked") and the one area the sentence
+    names, where the model left the place out.
     """
-    if call.name not in READ_ONLY_TOOLS or not isinstance(name := call.arguments.get("name"), str):
+    if call.name not in READ_ONLY_TOOLS:
         return call
+    args = dict(call.arguments)
+    domains, classes = args.get("domain"), args.get("device_class")
+    if not isinstance(name := args.get("name"), str):
+        if call.name == "HassGetState" and not {"area", "floor"} & args.keys():
+            if len(places := areas_named(text, home)) == 1:  # "any living room blinds open?"
+                args["area"] = places.pop()
+        if call.name == "HassGetState" and isinstance(domains, list) and len(domains) == 1:
+            one_class = classes[0] if isinstance(classes, list) and len(classes) == 1 else None
+            if not (isinstance(classes, list) and len(classes) > 1):
+                skip = [str(args[k]) for k in ("area", "floor") if isinstance(args.get(k), str)]
+                _say_state(args, asked_states(text, domains[0], one_class, skip))
+        return call if args == call.arguments else replace(call, arguments=args)
     folded = name.casefold()
     namesakes = [e for e in home.entities if folded in (n.casefold() for n in e.names)]
     if not namesakes:
         return call
-    args = dict(call.arguments)
-    domains, classes = args.get("domain"), args.get("device_class")
 
     def fits(e: EntityInfo, with_class: bool) -> bool:
         return (not isinstance(domains, list) or e.domain in domains) and (
@@ -688,15 +706,38 @@ def fit_read(call: ToolCall, home: HomeContext) -> ToolCall:
             args.pop("area")
     domains, classes = args.get("domain"), args.get("device_class")
     kept = [e for e in namesakes if fits(e, True)] or namesakes
+    if call.name != "HassGetState":
+        return call if args == call.arguments else replace(call, arguments=args)
+    skip = (name, *[str(args[k]) for k in ("area", "floor") if isinstance(args.get(k), str)])
+    said = {
+        kind: asked_states(text, *kind, skip) for kind in {(e.domain, e.device_class) for e in kept}
+    }
+    if len(said) > 1 and len(meant := [k for k, states in said.items() if states]) == 1:
+        domain, device_class = meant[0]  # the namesake whose state was said
+        kept = [e for e in kept if (e.domain, e.device_class) == (domain, device_class)]
+        args["domain"] = [domain]
+        if device_class:
+            args["device_class"] = [device_class]
     states = args.get("state")
-    if "state" in args and all(e.domain == "sensor" for e in kept):
+    kinds = {(e.domain, e.device_class) for e in kept}
+    if all(e.domain == "sensor" for e in kept):
         # a sensor's state is a measurement: "what's the CO level of the heat pump sensor"
         # read with state "on" would answer "No, 48 ppm"
-        args.pop("state")
+        args.pop("state", None)
+    elif len(kinds) == 1 and (asked := said[next(iter(kinds))]):
+        _say_state(args, asked)
     elif isinstance(states, list) and len({e.domain for e in kept}) == 1:
         words_of = _STATE_IN_DOMAIN.get(kept[0].domain, {})
         args["state"] = list(dict.fromkeys(words_of.get(str(v), v) for v in states))
     return call if args == call.arguments else replace(call, arguments=args)
+
+
+def _say_state(args: dict[str, Any], asked: set[str]) -> None:
+    """The read asks for the one state said; several said ("open or closed?") ask for none."""
+    if len(asked) == 1:
+        args["state"] = list(asked)
+    elif asked:
+        args.pop("state", None)
 
 
 # --- the decision ----------------------------------------------------------------------------

@@ -1,0 +1,134 @@
+"""The state a question asks about (``states.asked_states``) and how a read takes it
+(``policy.fit_read``); no HA needed."""
+
+from __future__ import annotations
+
+import pytest
+
+from custom_components.needle.engine.schema import ToolCall
+from custom_components.needle.policy import fit_read
+from custom_components.needle.prompt import EntityInfo, HomeContext
+from custom_components.needle.states import asked_states
+
+
+@pytest.mark.parametrize(
+    ("text", "domain", "device_class", "name", "states"),
+    [
+        # HA's state names and their everyday words, per domain and device class
+        ("is the sump sensor wet", "binary_sensor", "moisture", "Sump Sensor", {"on"}),
+        ("is the sump sensor dry", "binary_sensor", "moisture", "Sump Sensor", {"off"}),
+        ("is the server rack hot", "binary_sensor", "heat", "Server Rack", {"on"}),
+        ("is the loft hatch ajar", "binary_sensor", "opening", "Loft Hatch", {"on"}),
+        ("is the router online", "binary_sensor", "connectivity", "Router", {"on"}),
+        ("is the nas up to date", "binary_sensor", "update", "NAS", {"off"}),
+        ("is Priya back yet", "person", None, "Priya", {"home"}),
+        ("is Priya in", "person", None, "Priya", {"home"}),
+        ("is Priya not home", "person", None, "Priya", {"not_home"}),
+        ("is the shed lock open", "lock", None, "Shed Lock", {"unlocked"}),
+        ("is the awning down", "cover", "awning", "Awning", {"closed"}),
+        ("is the mower cleaning", "vacuum", None, "Mower", {"cleaning"}),
+        ("is the hall lamp lit", "light", None, "Hall Lamp", {"on"}),
+        # an alarm goes off; a heater is turned off
+        ("has the co alarm gone off", "binary_sensor", "carbon_monoxide", "CO Alarm", {"on"}),
+        ("has the heater gone off", "switch", None, "Heater", {"off"}),
+        # turned round: "not", and a thing forgotten
+        ("is the cellar door not shut", "binary_sensor", "door", "Cellar Door", {"on"}),
+        ("did I forget to switch off the kettle", "switch", None, "Kettle", {"on"}),
+        ("did we forget to close the skylight", "cover", None, "Skylight", {"open"}),
+        # "which": both said; none said; a state word that belongs to the name
+        ("cellar door, open or shut?", "binary_sensor", "door", "Cellar Door", {"on", "off"}),
+        ("what is the kettle doing", "switch", None, "Kettle", set()),
+        ("is the Up Stairs Blind down", "cover", None, "Up Stairs Blind", {"closed"}),
+        ("is the Open Plan Light on", "light", None, "Open Plan Light", {"on"}),
+        ("is the Open Plan Light bright", "light", None, "Open Plan Light", set()),
+        # "in"/"out" only at the end ("is Priya out in the garden" says no state of hers)
+        ("is Priya out in the garden", "person", None, "Priya", set()),
+        # climate and sensors are left to the model
+        ("is the thermostat on", "climate", None, "Thermostat", set()),
+    ],
+)
+def test_the_state_said(
+    text: str, domain: str, device_class: str | None, name: str, states: set[str]
+) -> None:
+    assert asked_states(text, domain, device_class, [name]) == states
+
+
+HOME = HomeContext(
+    entities=(
+        EntityInfo("binary_sensor.flap_door", "Cat Flap", "binary_sensor", device_class="door"),
+        EntityInfo("binary_sensor.flap_lock", "Cat Flap", "binary_sensor", device_class="lock"),
+        EntityInfo("light.porch", "Porch Light", "light"),
+        EntityInfo("sensor.flap_battery", "Flap Battery", "sensor", device_class="battery"),
+        EntityInfo("lock.side", "Side Gate", "lock"),
+    ),
+)
+
+
+def _read(text: str, **args: object) -> dict[str, object]:
+    return fit_read(ToolCall("HassGetState", dict(args)), HOME, text).arguments
+
+
+def test_a_read_asks_for_the_state_the_sentence_says() -> None:
+    # the model's state contradicts the sentence, or is missing: the sentence's wins
+    assert _read("did somebody leave the porch light on", name="Porch Light", state=["off"]) == {
+        "name": "Porch Light", "state": ["on"],
+    }  # fmt: skip
+    assert _read("have we left the side gate open", name="Side Gate") == {
+        "name": "Side Gate", "state": ["unlocked"],
+    }  # fmt: skip
+    # "open or closed?": HA reads the state out
+    assert _read("side gate: locked or unlocked?", name="Side Gate", state=["locked"]) == {
+        "name": "Side Gate"
+    }
+    # nothing said: the model's state, in the device's terms
+    assert _read("what about the side gate", name="Side Gate", state=["on"]) == {
+        "name": "Side Gate", "state": ["unlocked"],
+    }  # fmt: skip
+    # a sensor is still asked for its value, whatever the sentence says
+    assert _read("is the flap battery low", name="Flap Battery", state=["on"]) == {
+        "name": "Flap Battery"
+    }
+
+
+def test_namesakes_are_told_apart_by_the_state_said() -> None:
+    # two binary sensors called Cat Flap: HA cannot tell which is meant ("could not find");
+    # the state word can
+    assert _read("is the cat flap open", name="Cat Flap") == {
+        "name": "Cat Flap", "domain": ["binary_sensor"], "device_class": ["door"], "state": ["on"],
+    }  # fmt: skip
+    assert _read("is the cat flap locked", name="Cat Flap") == {
+        "name": "Cat Flap", "domain": ["binary_sensor"], "device_class": ["lock"],
+        "state": ["off"],
+    }  # fmt: skip
+    # "on" fits both: nothing is chosen
+    assert _read("is the cat flap on", name="Cat Flap") == {"name": "Cat Flap"}
+
+
+def test_a_read_of_a_kind_of_device_asks_for_the_state_said() -> None:
+    read = {"domain": ["binary_sensor"], "device_class": ["window"], "state": ["off"]}
+    assert _read("are any windows not closed", **read)["state"] == ["on"]
+    # several classes, or none said: as the model wrote it
+    assert _read("are any windows or doors open", domain=["binary_sensor"],
+                 device_class=["window", "door"], state=["off"])["state"] == ["off"]  # fmt: skip
+    assert _read("which windows", **read)["state"] == ["off"]
+
+
+def test_a_read_of_a_kind_of_device_keeps_the_one_area_said() -> None:
+    from custom_components.needle.prompt import AreaInfo, FloorInfo
+
+    home = HomeContext(
+        entities=HOME.entities,
+        areas=(AreaInfo("Sun Room", floor="Ground"), AreaInfo("Loft")),
+        floors=(FloorInfo("Ground"),),
+    )
+    blinds = {"domain": ["cover"], "device_class": ["blind"], "state": ["open"]}
+
+    def read(text: str, **args: object) -> dict[str, object]:
+        return fit_read(ToolCall("HassGetState", dict(args)), home, text).arguments
+
+    assert read("any sun room blinds open?", **blinds)["area"] == "Sun Room"
+    # the model's place stays; two places, or none, add none
+    assert read("any sun room blinds open?", **blinds, area="Loft")["area"] == "Loft"
+    assert "area" not in read("any blinds open in the sun room or the loft?", **blinds)
+    assert "area" not in read("any blinds open?", **blinds)
+    assert "area" not in read("any blinds open downstairs?", **blinds, floor="Ground")
