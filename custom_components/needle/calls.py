@@ -201,13 +201,14 @@ def validate_calls(
     return valid, refused
 
 
-def validate_scored(
-    calls: Sequence[ToolCall], confidence: Sequence[float], tools: Sequence[ToolSchema]
-) -> tuple[list[ToolCall], list[float], list[Refusal]]:
-    """``validate_calls`` that keeps each valid call's confidence next to it (a call without
-    one, from an engine that reports none, gets 1.0)."""
+def validate_scored[S](
+    calls: Sequence[ToolCall], scores: Sequence[S], tools: Sequence[ToolSchema]
+) -> tuple[list[ToolCall], list[S | float], list[Refusal]]:
+    """``validate_calls`` that keeps each valid call's score next to it (a confidence, or
+    whatever the caller pairs with it); a call without one, from an engine that reports none,
+    gets 1.0."""
     valid: list[ToolCall] = []
-    scores: list[float] = []
+    kept: list[S | float] = []
     refused: list[Refusal] = []
     for i, call in enumerate(calls):
         checked = validate_call(call, tools)
@@ -215,8 +216,8 @@ def validate_scored(
             refused.append(checked)
         elif checked not in valid:
             valid.append(checked)
-            scores.append(float(confidence[i]) if i < len(confidence) else 1.0)
-    return valid, scores, refused
+            kept.append(scores[i] if i < len(scores) else 1.0)
+    return valid, kept, refused
 
 
 def _done_text(call: ToolCall, success: list[dict[str, Any]]) -> str:

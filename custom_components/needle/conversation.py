@@ -64,6 +64,7 @@ from .policy import (
     decide_parts,
     decoder_tools,
     fit_read,
+    fitted_confidence,
     log_fields,
     missed_parts,
     resolve,
@@ -347,13 +348,26 @@ class NeedleConversationEntity(conversation.ConversationEntity):
         refused: list[Refusal] = []
         for thought in thoughts:
             clause = thought.clause
-            confidence = tuple(getattr(thought.generation, "confidence", ()))
-            valid, scores, invalid = validate_scored(
-                list(thought.generation.calls), confidence, thought.prompt.tools
-            )
+            gen = thought.generation
+            confidence = tuple(getattr(gen, "confidence", ()))
+            by_argument = tuple(getattr(gen, "argument_confidence", ()))
+            scored = [
+                (
+                    confidence[i] if i < len(confidence) else 1.0,
+                    by_argument[i] if i < len(by_argument) else {},
+                )
+                for i in range(len(gen.calls))
+            ]
+            checked, kept, invalid = validate_scored(gen.calls, scored, thought.prompt.tools)
             refused += invalid
-            # a read keeps the filters its device can pass and asks for the state said
-            valid = [fit_read(c, home, clause.text) for c in valid]
+            # a read keeps the filters its device can pass and asks for the state said; what
+            # the sentence decided no longer counts against the model's confidence
+            valid, scores = [], []
+            for call, (score, per_arg) in zip(checked, kept, strict=True):
+                fitted = fit_read(call, home, clause.text)
+                if fitted not in valid:  # two reads can fit to the same one
+                    valid.append(fitted)
+                    scores.append(fitted_confidence(call, fitted, score, per_arg))
             # "make it a bit dimmer": the model's calls (or the previous turn) give the target
             # of a step from the current state; the policy decides on the steps as on any call
             held_before = []

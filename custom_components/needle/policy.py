@@ -676,9 +676,9 @@ def fit_read(call: ToolCall, home: HomeContext, text: str = "") -> ToolCall:
     args = dict(call.arguments)
     domains, classes = args.get("domain"), args.get("device_class")
     if not isinstance(name := args.get("name"), str):
-        if call.name == "HassGetState" and not {"area", "floor"} & args.keys():
-            if len(places := areas_named(text, home)) == 1:  # "any living room blinds open?"
-                args["area"] = places.pop()
+        places = areas_named(text, home) if call.name == "HassGetState" else set()
+        if len(places) == 1 and not {"area", "floor"} & args.keys():
+            args["area"] = places.pop()  # "any living room blinds open?"
         if call.name == "HassGetState" and isinstance(domains, list) and len(domains) == 1:
             one_class = classes[0] if isinstance(classes, list) and len(classes) == 1 else None
             if not (isinstance(classes, list) and len(classes) > 1):
@@ -710,12 +710,19 @@ def fit_read(call: ToolCall, home: HomeContext, text: str = "") -> ToolCall:
         return call if args == call.arguments else replace(call, arguments=args)
     skip = (name, *[str(args[k]) for k in ("area", "floor") if isinstance(args.get(k), str)])
     said = {
-        kind: asked_states(text, *kind, skip) for kind in {(e.domain, e.device_class) for e in kept}
+        kind: asked_states(text, *kind, skip)
+        for kind in {(e.domain, e.device_class) for e in namesakes}
     }
-    if len(said) > 1 and len(meant := [k for k, states in said.items() if states]) == 1:
-        domain, device_class = meant[0]  # the namesake whose state was said
-        kept = [e for e in kept if (e.domain, e.device_class) == (domain, device_class)]
+    meant = [k for k, states in said.items() if states]
+    if not any(said[e.domain, e.device_class] for e in kept):
+        choice = meant  # "is the phone vibrating" read from the Phone's battery sensor
+    else:
+        choice = [k for k in meant if any((e.domain, e.device_class) == k for e in kept)]
+    if len(choice) == 1 and {(e.domain, e.device_class) for e in kept} != set(choice):
+        domain, device_class = choice[0]  # the namesake whose state was said
+        kept = [e for e in namesakes if (e.domain, e.device_class) == (domain, device_class)]
         args["domain"] = [domain]
+        args.pop("device_class", None)
         if device_class:
             args["device_class"] = [device_class]
     states = args.get("state")
@@ -730,6 +737,25 @@ def fit_read(call: ToolCall, home: HomeContext, text: str = "") -> ToolCall:
         words_of = _STATE_IN_DOMAIN.get(kept[0].domain, {})
         args["state"] = list(dict.fromkeys(words_of.get(str(v), v) for v in states))
     return call if args == call.arguments else replace(call, arguments=args)
+
+
+def fitted_confidence(
+    call: ToolCall, fitted: ToolCall, confidence: float, by_argument: dict[str, float]
+) -> float:
+    """The confidence of a call after ``fit_read``: over the model's choices that still decide
+    what runs. An argument that the fit replaced with what the sentence says, or dropped, no
+    longer rests on the model ("is the road safe" read with the class the model doubted, then
+    fitted to the Road's own class and the state "safe" says): its tokens do not count. ``""``
+    holds the call's other choices (the tool, whether to close the arguments), which always
+    count. Without per-argument numbers (an engine that reports none) nothing changes."""
+    if fitted == call or not by_argument:
+        return confidence
+    kept = [
+        p
+        for key, p in by_argument.items()
+        if key == "" or fitted.arguments.get(key) == call.arguments.get(key)
+    ]
+    return max(confidence, min(kept, default=confidence))
 
 
 def _say_state(args: dict[str, Any], asked: set[str]) -> None:

@@ -447,6 +447,29 @@ def test_a_call_is_as_confident_as_its_least_sure_free_choice(tok: NeedleTokeniz
     end = len(tok.prefix) + len(text) - 1  # the closing "]" is the stop, not the call
     touching = [p for a, b, p in out2.free_steps if b > opens and a < end]
     assert out2.call_confidence[1] == pytest.approx(min(touching))
+    # per argument: the doubt is the name's; the rest of the call was sure
+    by_arg = out2.argument_confidence
+    assert set(by_arg[1]) == {"", "name"} and by_arg[1]["name"] < 0.5 < by_arg[1][""]
+    assert [min(a.values()) for a in by_arg] == pytest.approx(out2.call_confidence)
+
+
+def test_argument_spans_find_each_argument_of_a_call() -> None:
+    from custom_components.needle.engine.decode import argument_spans
+
+    text = (
+        b'[{"name":"HassGetState","arguments":{"name":"Say \\"hi\\", ok","domain":["a","b"],'
+        b'"state":["on"]}},{"name":"HassNevermind","arguments":{}}]'
+    )
+    first = text.index(b"}},") + 2
+    spans = argument_spans(text, 1, first)
+    got = {k: text[a:b] for k, (a, b) in spans.items()}
+    # a member starts at the comma before it: writing ,"key" chose to give it
+    assert got == {
+        "name": b'"name":"Say \\"hi\\", ok"',
+        "domain": b',"domain":["a","b"]',
+        "state": b',"state":["on"]',
+    }
+    assert argument_spans(text, first, len(text) - 1) == {}
 
 
 def test_forced_tokens_do_not_count_towards_confidence(tok: NeedleTokenizer) -> None:

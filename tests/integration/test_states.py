@@ -102,6 +102,27 @@ def test_namesakes_are_told_apart_by_the_state_said() -> None:
     }  # fmt: skip
     # "on" fits both: nothing is chosen
     assert _read("is the cat flap on", name="Cat Flap") == {"name": "Cat Flap"}
+    # the model chose a namesake whose state the sentence does not say: the other is meant
+    assert _read("is the cat flap ajar", name="Cat Flap", device_class=["lock"]) == {
+        "name": "Cat Flap", "domain": ["binary_sensor"], "device_class": ["door"], "state": ["on"],
+    }  # fmt: skip
+
+
+def test_what_the_sentence_decided_does_not_count_against_the_model() -> None:
+    from custom_components.needle.policy import fitted_confidence
+
+    model = ToolCall("HassGetState", {"name": "Cat Flap", "device_class": ["lock"]})
+    fitted = fit_read(model, HOME, "is the cat flap ajar")
+    by_argument = {"": 0.9, "name": 0.8, "device_class": 0.3}
+    # the class the model doubted was replaced by the one the sentence says
+    assert fitted_confidence(model, fitted, 0.3, by_argument) == 0.8
+    # an argument the fit kept still counts; an unfitted call keeps its confidence
+    kept = ToolCall("HassGetState", {"name": "Porch Light", "state": ["on"]})
+    on = fit_read(kept, HOME, "is the porch light on")
+    assert on == kept
+    assert fitted_confidence(kept, on, 0.3, {"": 0.9, "name": 0.8, "state": 0.3}) == 0.3
+    # no per-argument numbers (an engine that reports none): as it was
+    assert fitted_confidence(model, fitted, 0.3, {}) == 0.3
 
 
 def test_a_read_of_a_kind_of_device_asks_for_the_state_said() -> None:

@@ -76,6 +76,9 @@ class Generation:
     # chose freely for that call (decode.Decoded.call_confidence). Empty when unconstrained.
     confidence: tuple[float, ...] = ()
     stop_confidence: float = 1.0  # of the choice to stop after the last call (or to make none)
+    # Per call: the lowest free-token probability per argument key, "" for the rest of the call
+    # (decode.Decoded.argument_confidence); the minimum over a call's entries is its confidence.
+    argument_confidence: tuple[dict[str, float], ...] = ()
 
 
 class NeedleEngine:
@@ -203,6 +206,7 @@ class NeedleEngine:
             argmax_steps=out.argmax_steps,
             confidence=tuple(out.call_confidence[: len(calls)]),
             stop_confidence=out.stop_confidence,
+            argument_confidence=tuple(out.argument_confidence[: len(calls)]),
         )
 
     def info(self) -> dict[str, Any]:

@@ -628,6 +628,54 @@ class Decoded:
     free_steps: list[tuple[int, int, float]] = field(default_factory=list)
     # Probability of the choice to stop ("]") after the last call, or of "[]" itself.
     stop_confidence: float = 1.0
+    # For each call of ``call_confidence``: the lowest free-token probability per argument key
+    # (the tokens of ``"key":value``), and under "" the call's other free tokens (its opening,
+    # the tool name, the choice to close the arguments). The minimum over all of them is the
+    # call's confidence; the policy drops an argument's share where the sentence, not the
+    # model, decides its value (``policy.fitted_confidence``).
+    argument_confidence: list[dict[str, float]] = field(default_factory=list)
+
+
+def argument_spans(text: bytes | bytearray, start: int, end: int) -> dict[str, tuple[int, int]]:
+    """The byte range of each argument (``"key":value``) of the call written in
+    ``text[start:end]`` (``{"name":"T","arguments":{...}}``, as ``schema.calls_json`` writes
+    it): the keys are the strings that open a member at depth 2, the arguments object being the
+    call object's only container. A member's range starts at the comma before it: writing
+    ``,"`` is the choice to give that argument."""
+    spans: dict[str, tuple[int, int]] = {}
+    depth, in_string, escaped = 0, False, False
+    key_start, key, member_start = -1, None, -1
+    expect_key = False
+    i = start
+    while i < end:
+        b = text[i]
+        if in_string:
+            if escaped:
+                escaped = False
+            elif b == 0x5C:  # backslash
+                escaped = True
+            elif b == 0x22:  # closing quote
+                in_string = False
+                if key is None and key_start >= 0:
+                    key = json.loads(bytes(text[key_start : i + 1]))
+        elif b == 0x22:
+            in_string = True
+            if depth == 2 and expect_key:
+                key_start, key, expect_key = i, None, False
+                member_start = i if member_start < 0 else member_start
+        elif b in b"{[":
+            depth += 1
+            expect_key = depth == 2 and b == 0x7B
+        elif b in b"}]" or (b == 0x2C and depth == 2):
+            if depth == 2 and key is not None:
+                spans[key] = (member_start, i)
+                key, key_start, member_start = None, -1, -1
+            if b == 0x2C:
+                expect_key, member_start = True, i
+            else:
+                depth -= 1
+        i += 1
+    return spans
 
 
 def choose(scores: np.ndarray) -> tuple[int, float]:
@@ -741,6 +789,8 @@ class _Run:
         after the last call (the "]" that stops) goes to ``stop_confidence``."""
         closed = [(a, b) for a, b in self.call_spans if b >= 0]
         conf = [1.0] * len(closed)
+        spans = [argument_spans(self.text, a, b) for a, b in closed]
+        by_arg: list[dict[str, float]] = [{"": 1.0, **dict.fromkeys(s, 1.0)} for s in spans]
         stop = 1.0
         for start, end, prob in self.result.free_steps:
             touched = False
@@ -748,9 +798,15 @@ class _Run:
                 if start < b and end > a:
                     conf[i] = min(conf[i], prob)
                     touched = True
+                    keys = [k for k, (x, y) in spans[i].items() if start < y and end > x]
+                    inside = keys and all(spans[i][k][0] <= start and end <= spans[i][k][1]
+                                          for k in keys)  # fmt: skip
+                    for k in keys if inside else [*keys, ""]:
+                        by_arg[i][k] = min(by_arg[i][k], prob)
             if not touched and (not closed or start >= closed[-1][1]):
                 stop = min(stop, prob)
         self.result.call_confidence = conf
+        self.result.argument_confidence = by_arg
         self.result.stop_confidence = stop
 
     def run(self) -> Decoded:
