@@ -378,16 +378,21 @@ def _mentions(name: str, sentence: frozenset[str]) -> bool:
 DEFAULT_TARGET_READS = frozenset({"HassGetWeather", "HassClimateGetTemperature"})
 
 
-def _said_score(e: EntityInfo, home: HomeContext, sentence: frozenset[str]) -> int:
+def _said_score(
+    e: EntityInfo, home: HomeContext, sentence: frozenset[str], kinds: frozenset[str] = frozenset()
+) -> int:
     """How many of the sentence's words point at e: words of its best name or alias, and of
-    its area's names when that area is said ("the light in the kitchen": Ceiling Light)."""
+    its area's names when that area is said ("the light in the kitchen": Ceiling Light); none
+    where the only ones are ``kinds`` said in the plural ("how many lights": not the Hood
+    Light)."""
     area_words: frozenset[str] = frozenset()
     if e.area:
         place = next((a for a in home.areas if a.name == e.area), None)
         for n in place.names if place else ():
             if _mentions(n, sentence):
                 area_words |= _content(n)
-    return max((len((_content(n) | area_words) & sentence) for n in e.names), default=0)
+    shared = [(_content(n) | area_words) & sentence for n in e.names]
+    return max((len(w) for w in shared if not w <= kinds), default=0)
 
 
 def decoder_tools(
@@ -610,9 +615,10 @@ def grounded_read_tools(
     choice could act on a device nobody asked for, where a refusal changes nothing.
     """
     sentence = _content(text)
+    kinds = _plural_kinds(text)
     scores: dict[str, int] = {}
     for e in home.entities:
-        score = _said_score(e, home, sentence)
+        score = _said_score(e, home, sentence, kinds)
         for n in e.names:
             scores[n.casefold()] = max(scores.get(n.casefold(), 0), score)
     before = _previous(previous, "name")
@@ -628,11 +634,20 @@ def grounded_read_tools(
             for v in param.enum
             if (best and scores.get(v.casefold(), 0) == best) or v.casefold() in before
         )
-        if not keep and tool.name not in DEFAULT_TARGET_READS:
+        if not keep and tool.name not in DEFAULT_TARGET_READS and not kinds:
             out.append(tool)
             continue
         out.append(_with_names(tool, keep))
     return tuple(out)
+
+
+def _plural_kinds(text: str) -> frozenset[str]:
+    """Kinds of device the sentence says in the plural ("how many lights are on", "have all
+    the fans been switched off"): a question about every device of that kind, not one of them.
+    A device these words alone point at is not what a read names; where nothing else is
+    pointed at, the read names nothing (HA answers for the kind)."""
+    plural = (w[:-1] for w in re.findall(r"[a-z]+", text.casefold()) if w.endswith("s"))
+    return frozenset(w for w in plural if w in _ALL_DEVICE_WORDS)
 
 
 # A state word in another domain's terms, as that domain says it. A binary sensor is on or off,

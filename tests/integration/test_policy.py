@@ -585,6 +585,15 @@ def test_a_read_may_only_name_what_the_sentence_points_at() -> None:
     previous = Turn("turn on the tv", (ToolCall("HassTurnOn", {"name": "TV"}),))
     got = grounded_read_tools(reads, "is the office fan on too", home, previous)
     assert _names(got, "HassGetState") == ("TV", "Office Fan")
+    # a kind said in the plural asks about all of that kind: no one lamp is named...
+    for text in ("how many lamps are on", "were all the lamps left on?"):
+        assert _names(grounded_read_tools(reads, text, home, None), "HassGetState") is None
+    # ... unless a word of its own says which
+    got = grounded_read_tools(reads, "are the desk lamps on", home, None)
+    assert _names(got, "HassGetState") == ("Desk Lamp",)
+    assert _names(grounded_read_tools(reads, "is the lamp on", home, None), "HassGetState") == (
+        "Desk Lamp", "Floor Lamp",
+    )  # fmt: skip
 
 
 def test_a_named_read_keeps_only_the_filters_its_device_can_pass() -> None:
