@@ -689,21 +689,60 @@ def fit_read(call: ToolCall, home: HomeContext, text: str = "") -> ToolCall:
     if call.name not in READ_ONLY_TOOLS:
         return call
     args = dict(call.arguments)
+    if isinstance(args.get("name"), str):
+        _fit_named_read(call.name, args, home, text)
+    elif call.name == "HassGetState":
+        _fit_group_read(args, home, text)
+    elif call.name == "HassClimateGetTemperature":
+        # "the office thermostat's temperature": the thermostat said, not its area
+        sentence = _content(text)
+        said = {
+            e.name: max(len(_content(n)) for n in e.names if _mentions(n, sentence))
+            for e in home.entities
+            if e.domain == "climate" and any(_mentions(n, sentence) for n in e.names)
+        }  # the most words: "the office thermostat" is the Office Thermostat, not Thermostat
+        best = [n for n, k in said.items() if k == max(said.values())]
+        if len(best) == 1:
+            args.pop("area", None)
+            args["name"] = best[0]
+    return call if args == call.arguments else replace(call, arguments=args)
+
+
+def _places(args: dict[str, Any]) -> list[str]:
+    return [str(args[k]) for k in ("area", "floor") if isinstance(args.get(k), str)]
+
+
+def _fit_group_read(args: dict[str, Any], home: HomeContext, text: str) -> None:
+    """A read of a kind of device: the one area said, the class its state word says
+    ("are any devices home": presence, not connectivity), the state said."""
+    places = areas_named(text, home)
+    if len(places) == 1 and not {"area", "floor"} & args.keys():
+        args["area"] = places.pop()  # "any living room blinds open?"
     domains, classes = args.get("domain"), args.get("device_class")
-    if not isinstance(name := args.get("name"), str):
-        places = areas_named(text, home) if call.name == "HassGetState" else set()
-        if len(places) == 1 and not {"area", "floor"} & args.keys():
-            args["area"] = places.pop()  # "any living room blinds open?"
-        if call.name == "HassGetState" and isinstance(domains, list) and len(domains) == 1:
-            one_class = classes[0] if isinstance(classes, list) and len(classes) == 1 else None
-            if not (isinstance(classes, list) and len(classes) > 1):
-                skip = [str(args[k]) for k in ("area", "floor") if isinstance(args.get(k), str)]
-                _say_state(args, asked_states(text, domains[0], one_class, skip))
-        return call if args == call.arguments else replace(call, arguments=args)
+    if not isinstance(domains, list) or len(domains) != 1:
+        return
+    if isinstance(classes, list) and len(classes) > 1:
+        return
+    domain, skip = domains[0], _places(args)
+    one_class = classes[0] if isinstance(classes, list) and classes else None
+    if one_class and not asked_states(text, domain, one_class, skip, plain=False):
+        others = {e.device_class for e in home.entities if e.domain == domain} - {one_class, None}
+        said = [c for c in others if asked_states(text, domain, c, skip, plain=False)]
+        if len(said) == 1:
+            one_class = said[0]
+            args["device_class"] = [one_class]
+    _say_state(args, asked_states(text, domain, one_class, skip))
+
+
+def _fit_named_read(tool: str, args: dict[str, Any], home: HomeContext, text: str) -> None:
+    """A read of a named device: filters one of its namesakes can pass, the namesake the
+    sentence means, and the state said in its terms."""
+    name = str(args["name"])
     folded = name.casefold()
     namesakes = [e for e in home.entities if folded in (n.casefold() for n in e.names)]
     if not namesakes:
-        return call
+        return
+    domains, classes = args.get("domain"), args.get("device_class")
 
     def fits(e: EntityInfo, with_class: bool) -> bool:
         return (not isinstance(domains, list) or e.domain in domains) and (
@@ -721,21 +760,17 @@ def fit_read(call: ToolCall, home: HomeContext, text: str = "") -> ToolCall:
             args.pop("area")
     domains, classes = args.get("domain"), args.get("device_class")
     kept = [e for e in namesakes if fits(e, True)] or namesakes
-    if call.name != "HassGetState":
-        return call if args == call.arguments else replace(call, arguments=args)
-    skip = (name, *[str(args[k]) for k in ("area", "floor") if isinstance(args.get(k), str)])
+    if tool != "HassGetState":
+        return
+    skip = (name, *_places(args))
     said = {
         kind: asked_states(text, *kind, skip)
         for kind in {(e.domain, e.device_class) for e in namesakes}
     }
-    meant = [k for k, states in said.items() if states]
-    if not any(said[e.domain, e.device_class] for e in kept):
-        choice = meant  # "is the phone vibrating" read from the Phone's battery sensor
-    else:
-        choice = [k for k in meant if any((e.domain, e.device_class) == k for e in kept)]
-    if len(choice) == 1 and {(e.domain, e.device_class) for e in kept} != set(choice):
-        domain, device_class = choice[0]  # the namesake whose state was said
-        kept = [e for e in namesakes if (e.domain, e.device_class) == (domain, device_class)]
+    choice = _namesake_meant(kept, namesakes, said, text)
+    if choice is not None:
+        domain, device_class = choice
+        kept = [e for e in namesakes if (e.domain, e.device_class) == choice]
         args["domain"] = [domain]
         args.pop("device_class", None)
         if device_class:
@@ -751,7 +786,34 @@ def fit_read(call: ToolCall, home: HomeContext, text: str = "") -> ToolCall:
     elif isinstance(states, list) and len({e.domain for e in kept}) == 1:
         words_of = _STATE_IN_DOMAIN.get(kept[0].domain, {})
         args["state"] = list(dict.fromkeys(words_of.get(str(v), v) for v in states))
-    return call if args == call.arguments else replace(call, arguments=args)
+
+
+def _namesake_meant(
+    kept: list[EntityInfo],
+    namesakes: list[EntityInfo],
+    said: dict[tuple[str, str | None], set[str]],
+    text: str,
+) -> tuple[str, str | None] | None:
+    """Which kind of device sharing the name is meant, where the model's filters leave that
+    open or point at one the sentence does not: the one whose state was said ("is the phone
+    vibrating", not the Phone's battery sensor), else the one whose class the sentence names
+    ("the rainfall intensity of the rain sensor", "the battery of my phone"). None: as it is."""
+    kinds_kept = {(e.domain, e.device_class) for e in kept}
+    meant = [k for k, states in said.items() if states]
+    if not any(said[k] for k in kinds_kept):
+        choice = meant
+    else:
+        choice = [k for k in meant if k in kinds_kept]
+    if not choice and len(kinds_kept) > 1:
+        sentence = _content(text)
+        scores = {
+            k: len(set(k[1].split("_")) & sentence) for k in kinds_kept if k[1]
+        }  # HA's class ids are its words: precipitation_intensity, battery
+        best = max(scores.values(), default=0)
+        choice = [k for k, v in scores.items() if best and v == best]
+    if len(choice) == 1 and kinds_kept != set(choice):
+        return choice[0]
+    return None
 
 
 def fitted_confidence(

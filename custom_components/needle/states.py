@@ -103,6 +103,7 @@ _DOMAINS: Mapping[str, Mapping[str, str]] = {
 
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 _NOT = frozenset({"not", "never", "no"})
+_PLAIN = frozenset({("on",), ("off",)})
 _FORGOT = re.compile(r"\bforg[eo]t(?:ten)?\s+to\b")
 
 
@@ -124,7 +125,12 @@ def vocabulary(domain: str, device_class: str | None) -> tuple[tuple[tuple[str, 
 
 
 def asked_states(
-    text: str, domain: str, device_class: str | None = None, skip: Iterable[str] = ()
+    text: str,
+    domain: str,
+    device_class: str | None = None,
+    skip: Iterable[str] = (),
+    *,
+    plain: bool = True,
 ) -> set[str]:
     """The states of a ``domain``/``device_class`` device the sentence asks about.
 
@@ -132,7 +138,8 @@ def asked_states(
     of the name). Empty when the sentence says none of them; two or more when it asks which
     ("bedroom curtains, open or closed?"). A state the sentence negates ("is the door not
     locked") or says was forgotten ("did I forget to switch off the printer") is turned round
-    where the device has two states, and dropped where it has more.
+    where the device has two states, and dropped where it has more. ``plain=False`` leaves out
+    "on" and "off", which every binary sensor answers to: what is left says its class.
     """
     folded = " ".join(_tokens(text))
     alarm = domain == "binary_sensor" and device_class in _ALARMS
@@ -144,6 +151,8 @@ def asked_states(
     flip_all = bool(_FORGOT.search(folded))
     found: set[str] = set()
     for phrase, state in vocabulary(domain, device_class):
+        if not plain and phrase in _PLAIN:
+            continue
         words, at_end = list(phrase), phrase[-1].endswith("$")
         if at_end:
             words[-1] = words[-1][:-1]

@@ -153,3 +153,48 @@ def test_a_read_of_a_kind_of_device_keeps_the_one_area_said() -> None:
     assert "area" not in read("any blinds open in the sun room or the loft?", **blinds)
     assert "area" not in read("any blinds open?", **blinds)
     assert "area" not in read("any blinds open downstairs?", **blinds, floor="Ground")
+
+
+def test_a_read_of_a_kind_of_device_takes_the_class_its_state_word_says() -> None:
+    home = HomeContext(
+        entities=(
+            EntityInfo("binary_sensor.tablet_home", "Tablet", "binary_sensor", device_class="presence"),
+            EntityInfo("binary_sensor.tablet_net", "Tablet Wifi", "binary_sensor", device_class="connectivity"),
+            EntityInfo("binary_sensor.washer", "Washer", "binary_sensor", device_class="running"),
+        ),
+    )  # fmt: skip
+
+    def read(text: str, device_class: str) -> dict[str, object]:
+        call = ToolCall(
+            "HassGetState", {"domain": ["binary_sensor"], "device_class": [device_class]}
+        )
+        return fit_read(call, home, text).arguments
+
+    assert read("which gadgets are away", "connectivity")["device_class"] == ["presence"]
+    assert read("which gadgets are away", "connectivity")["state"] == ["off"]
+    # the model's class answers to the word: it stays; so does it where nothing says a class
+    assert read("which gadgets are offline", "connectivity")["device_class"] == ["connectivity"]
+    assert read("which gadgets are on", "connectivity")["device_class"] == ["connectivity"]
+
+
+def test_namesakes_are_told_apart_by_the_class_the_sentence_names() -> None:
+    home = HomeContext(
+        entities=(
+            EntityInfo("sensor.gauge_total", "Roof gauge", "sensor", device_class="precipitation"),
+            EntityInfo("sensor.gauge_rate", "Roof gauge", "sensor",
+                       device_class="precipitation_intensity"),
+            EntityInfo("climate.den", "Den Radiator", "climate", area="Den"),
+            EntityInfo("climate.hall", "Radiator", "climate", area="Hall"),
+        ),
+    )  # fmt: skip
+    call = ToolCall("HassGetState", {"name": "Roof gauge"})
+    got = fit_read(call, home, "how heavy is the rain intensity at the roof gauge").arguments
+    assert got["device_class"] == ["precipitation_intensity"]
+    # nothing names either class: as it was (HA says it cannot tell them apart)
+    assert fit_read(call, home, "what does the roof gauge say") == call
+    # a thermostat said by name is read by name
+    temp = ToolCall("HassClimateGetTemperature", {"area": "Den"})
+    assert fit_read(temp, home, "how warm is the den radiator").arguments == {
+        "name": "Den Radiator"
+    }
+    assert fit_read(temp, home, "how warm is it in the den") == temp
