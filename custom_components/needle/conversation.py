@@ -63,7 +63,7 @@ from .policy import (
     PendingQuestions,
     decide_parts,
     decoder_tools,
-    fit_read,
+    fit_read_decided,
     fitted_confidence,
     log_fields,
     missed_parts,
@@ -364,10 +364,10 @@ class NeedleConversationEntity(conversation.ConversationEntity):
             # the sentence decided no longer counts against the model's confidence
             valid, scores = [], []
             for call, (score, per_arg) in zip(checked, kept, strict=True):
-                fitted = fit_read(call, home, clause.text)
+                fitted, decided = fit_read_decided(call, home, clause.text)
                 if fitted not in valid:  # two reads can fit to the same one
                     valid.append(fitted)
-                    scores.append(fitted_confidence(call, fitted, score, per_arg))
+                    scores.append(fitted_confidence(call, fitted, score, per_arg, decided))
             # "make it a bit dimmer": the model's calls (or the previous turn) give the target
             # of a step from the current state; the policy decides on the steps as on any call
             held_before = []

@@ -146,6 +146,9 @@ DEVICE_WORDS: dict[str, frozenset[str]] = {
 COVER_CLASSES = frozenset(
     {"awning", "blind", "curtain", "damper", "door", "garage", "gate", "shade", "shutter", "window"}
 )
+# Classes of the devices that open and close (covers, and the binary sensors on them): a call of
+# one of these must be of the class said. A motion or lock sensor is not held to "door".
+_OPENING_CLASSES = COVER_CLASSES | {"garage_door", "opening"}
 # What a timer tool needs to hear: the word "timer", or (to start one / ask about one) a
 # duration or "time".
 _TIMER_WORDS = frozenset({"timer"})
@@ -686,13 +689,23 @@ def fit_read(call: ToolCall, home: HomeContext, text: str = "") -> ToolCall:
     said for its one domain and class ("are any doors not locked") and the one area the sentence
     names, where the model left the place out.
     """
+    return fit_read_decided(call, home, text)[0]
+
+
+def fit_read_decided(
+    call: ToolCall, home: HomeContext, text: str = ""
+) -> tuple[ToolCall, frozenset[str]]:
+    """``fit_read``, and the arguments whose values the sentence decided (a state it says, the
+    class that state belongs to, the place or thermostat it names): the model's doubts about
+    those no longer count (``fitted_confidence``)."""
+    decided: set[str] = set()
     if call.name not in READ_ONLY_TOOLS:
-        return call
+        return call, frozenset()
     args = dict(call.arguments)
     if isinstance(args.get("name"), str):
-        _fit_named_read(call.name, args, home, text)
+        _fit_named_read(call.name, args, home, text, decided)
     elif call.name == "HassGetState":
-        _fit_group_read(args, home, text)
+        _fit_group_read(args, home, text, decided)
     elif call.name == "HassClimateGetTemperature":
         # "the office thermostat's temperature": the thermostat said, not its area
         sentence = _content(text)
@@ -705,19 +718,22 @@ def fit_read(call: ToolCall, home: HomeContext, text: str = "") -> ToolCall:
         if len(best) == 1:
             args.pop("area", None)
             args["name"] = best[0]
-    return call if args == call.arguments else replace(call, arguments=args)
+            decided |= {"name", "area"}
+    fitted = call if args == call.arguments else replace(call, arguments=args)
+    return fitted, frozenset(decided)
 
 
 def _places(args: dict[str, Any]) -> list[str]:
     return [str(args[k]) for k in ("area", "floor") if isinstance(args.get(k), str)]
 
 
-def _fit_group_read(args: dict[str, Any], home: HomeContext, text: str) -> None:
+def _fit_group_read(args: dict[str, Any], home: HomeContext, text: str, decided: set[str]) -> None:
     """A read of a kind of device: the one area said, the class its state word says
     ("are any devices home": presence, not connectivity), the state said."""
     places = areas_named(text, home)
     if len(places) == 1 and not {"area", "floor"} & args.keys():
         args["area"] = places.pop()  # "any living room blinds open?"
+        decided.add("area")
     domains, classes = args.get("domain"), args.get("device_class")
     if not isinstance(domains, list) or len(domains) != 1:
         return
@@ -731,10 +747,15 @@ def _fit_group_read(args: dict[str, Any], home: HomeContext, text: str) -> None:
         if len(said) == 1:
             one_class = said[0]
             args["device_class"] = [one_class]
-    _say_state(args, asked_states(text, domain, one_class, skip))
+    if one_class and asked_states(text, domain, one_class, skip, plain=False):
+        decided |= {"domain", "device_class"}  # a state word of this class was said
+    if _say_state(args, asked_states(text, domain, one_class, skip)):
+        decided.add("state")
 
 
-def _fit_named_read(tool: str, args: dict[str, Any], home: HomeContext, text: str) -> None:
+def _fit_named_read(
+    tool: str, args: dict[str, Any], home: HomeContext, text: str, decided: set[str]
+) -> None:
     """A read of a named device: filters one of its namesakes can pass, the namesake the
     sentence means, and the state said in its terms."""
     name = str(args["name"])
@@ -775,6 +796,7 @@ def _fit_named_read(tool: str, args: dict[str, Any], home: HomeContext, text: st
         args.pop("device_class", None)
         if device_class:
             args["device_class"] = [device_class]
+        decided |= {"domain", "device_class"}
     states = args.get("state")
     kinds = {(e.domain, e.device_class) for e in kept}
     if all(e.domain == "sensor" for e in kept):
@@ -782,7 +804,8 @@ def _fit_named_read(tool: str, args: dict[str, Any], home: HomeContext, text: st
         # read with state "on" would answer "No, 48 ppm"
         args.pop("state", None)
     elif len(kinds) == 1 and (asked := said[next(iter(kinds))]):
-        _say_state(args, asked)
+        if _say_state(args, asked):
+            decided.add("state")
     elif isinstance(states, list) and len({e.domain for e in kept}) == 1:
         words_of = _STATE_IN_DOMAIN.get(kept[0].domain, {})
         args["state"] = list(dict.fromkeys(words_of.get(str(v), v) for v in states))
@@ -817,30 +840,38 @@ def _namesake_meant(
 
 
 def fitted_confidence(
-    call: ToolCall, fitted: ToolCall, confidence: float, by_argument: dict[str, float]
+    call: ToolCall,
+    fitted: ToolCall,
+    confidence: float,
+    by_argument: dict[str, float],
+    decided: frozenset[str] = frozenset(),
 ) -> float:
     """The confidence of a call after ``fit_read``: over the model's choices that still decide
-    what runs. An argument that the fit replaced with what the sentence says, or dropped, no
-    longer rests on the model ("is the road safe" read with the class the model doubted, then
-    fitted to the Road's own class and the state "safe" says): its tokens do not count. ``""``
-    holds the call's other choices (the tool, whether to close the arguments), which always
-    count. Without per-argument numbers (an engine that reports none) nothing changes."""
-    if fitted == call or not by_argument:
+    what runs. An argument that the fit dropped, replaced, or set to what the sentence says
+    (``decided``) no longer rests on the model ("is the road safe" read with the class the model
+    doubted, then fitted to the Road's own class and the state "safe" says): its tokens do not
+    count. ``""`` holds the call's other choices (the tool, whether to close the arguments),
+    which always count. Without per-argument numbers (an engine that reports none) nothing
+    changes."""
+    if (fitted == call and not decided) or not by_argument:
         return confidence
     kept = [
         p
         for key, p in by_argument.items()
-        if key == "" or fitted.arguments.get(key) == call.arguments.get(key)
+        if key == ""
+        or (key not in decided and fitted.arguments.get(key) == call.arguments.get(key))
     ]
     return max(confidence, min(kept, default=confidence))
 
 
-def _say_state(args: dict[str, Any], asked: set[str]) -> None:
-    """The read asks for the one state said; several said ("open or closed?") ask for none."""
+def _say_state(args: dict[str, Any], asked: set[str]) -> bool:
+    """The read asks for the one state said; several said ("open or closed?") ask for none.
+    Whether the sentence said any."""
     if len(asked) == 1:
         args["state"] = list(asked)
     elif asked:
         args.pop("state", None)
+    return bool(asked)
 
 
 # --- the decision ----------------------------------------------------------------------------
@@ -1227,9 +1258,13 @@ def _open_target(
     return Pending("", (call,), 0, "area", tuple((a, a) for a in areas))
 
 
-def _contradicts(call: ToolCall, text: str, said: frozenset[str]) -> Held | None:
+def _contradicts(
+    call: ToolCall, text: str, said: frozenset[str], places: frozenset[str] = frozenset()
+) -> Held | None:
     """The sentence's own words say otherwise: "off" for an on call, "turn ... on" for an off
-    call ("on" alone may be a preposition: "the light on the porch")."""
+    call ("on" alone may be a preposition: "the light on the porch"), a cover of another class
+    than the one said ("close the garage door" with the blinds' class). ``places``: words of
+    the areas the sentence names ("the blinds in the garage" says no garage door)."""
     if call.name == "HassTurnOn" and "off" in said and "on" not in said:
         return Held(call, "you said off, not on", UNGROUNDED)
     if call.name == "HassTurnOff" and "off" not in said and _SAID_ON.search(text):
@@ -1239,8 +1274,8 @@ def _contradicts(call: ToolCall, text: str, said: frozenset[str]) -> Held | None
         if not {_stem(w) for w in said} & needed:
             return Held(call, "I did not hear a timer", WRONG_DEVICE)
     classes = {str(c) for c in call.arguments.get("device_class") or ()}
-    named = COVER_CLASSES & said
-    if classes and named and not classes & named:
+    named = (COVER_CLASSES & said) - places
+    if classes & _OPENING_CLASSES and named and not classes & named:
         return Held(call, f"I could not find the {sorted(named)[0]} you mean", WRONG_DEVICE)
     if call.name in _LIST_ADD:
         return _list_item_contradicts(call, text, said)
@@ -1456,6 +1491,9 @@ def decide_parts(
             named_all.setdefault(kind, set()).update(kind_words)
         said = said_numbers(clause)
         said_words = words(clause)
+        place_words = frozenset(
+            w for a in home.areas for n in a.names if _mentions(n, _content(clause)) for w in words(n)
+        )
         is_question = asks(clause)
         described = one_described(clause, home)
         except_one = bool(_EXCEPT.search(clause.replace("’", "'")))
@@ -1481,7 +1519,7 @@ def decide_parts(
             problem = (
                 asked
                 or _check_numbers(call, by_name.get(call.name), said)
-                or _contradicts(call, clause, said_words)
+                or _contradicts(call, clause, said_words, place_words)
                 or _direction_not_said(call, clause, previous)
                 or (None if kind_checked else check_kind(call, home, named, tool_domains))
                 or (None if read_only else _not_the_one(call, described, home, tool_domains))

@@ -441,6 +441,21 @@ def test_a_said_cover_class_must_be_the_call_s() -> None:
     wrong = ToolCall("HassTurnOn", {"device_class": ["awning"], "domain": ["cover"]})
     assert judge("open the garage door", wrong).held[0].kind == WRONG_DEVICE
     assert judge("open the garage door", garage).kind != "unsure"
+    # a room called Garage says no garage door; a motion or lock sensor is no cover
+    home = HomeContext(entities=HOME.entities, areas=(*HOME.areas, AreaInfo("Garage")))
+    blinds = ToolCall("HassGetState", {"domain": ["cover"], "device_class": ["blind"],
+                                       "area": "Garage", "state": ["open"]})  # fmt: skip
+    motion = ToolCall("HassGetState", {"domain": ["binary_sensor"], "device_class": ["motion"],
+                                       "area": "Garage", "state": ["on"]})  # fmt: skip
+    lock = ToolCall("HassGetState", {"domain": ["binary_sensor"], "device_class": ["lock"],
+                                     "state": ["off"]})  # fmt: skip
+    for text, call in (
+        ("are the blinds in the garage open?", blinds),
+        ("is there motion in the garage?", motion),
+        ("is the cat door locked?", lock),
+    ):
+        assert decide(text, [call], (0.99,), TOOLS, home).act == [call], text
+    assert decide("is the garage door open?", [blinds], (0.99,), TOOLS, home).act == []
 
 
 def test_a_said_percentage_must_be_used() -> None:

@@ -123,6 +123,14 @@ def test_what_the_sentence_decided_does_not_count_against_the_model() -> None:
     assert fitted_confidence(kept, on, 0.3, {"": 0.9, "name": 0.8, "state": 0.3}) == 0.3
     # no per-argument numbers (an engine that reports none): as it was
     assert fitted_confidence(model, fitted, 0.3, {}) == 0.3
+    # a state the model wrote as the sentence says it: the sentence decided it
+    from custom_components.needle.policy import fit_read_decided
+
+    said = ToolCall("HassGetState", {"name": "Porch Light", "state": ["on"]})
+    same, decided = fit_read_decided(said, HOME, "did somebody leave the porch light on")
+    assert same == said and decided == {"state"}
+    per_arg = {"": 0.9, "name": 0.8, "state": 0.3}
+    assert fitted_confidence(said, same, 0.3, per_arg, decided) == 0.8
 
 
 def test_a_read_of_a_kind_of_device_asks_for_the_state_said() -> None:
