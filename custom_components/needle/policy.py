@@ -233,17 +233,27 @@ _LOOK_UP = re.compile(
     re.IGNORECASE,
 )
 _POLITE_REQUEST = re.compile(r"^(?:can|could|would|will)\s+(?:you|we|i)\b", re.IGNORECASE)
+# A statement turned into a question by its tag: "the porch light's on, isn't it", "the
+# blinds are down, aren't they?", "the oven is off, right?"
+_TAG_QUESTION = re.compile(
+    r",\s*(?:(?:is|are|was|were|does|do|did|has|have)(?:n't|\s+not)?\s+(?:it|they|there|he|she)"
+    r"|right|correct)\s*\??\s*$",
+    re.IGNORECASE,
+)
 
 
 def asks(text: str) -> bool:
     """Whether the sentence asks about the home rather than tells Needle to change it: it
-    starts like an English question, asks to look something up, or ends with a question mark
-    without being a command ("could you turn on the lamp?", "make it warmer?")."""
+    starts like an English question, asks to look something up, ends with a question tag
+    ("..., isn't it"), or ends with a question mark without being a command ("could you turn
+    on the lamp?", "make it warmer?")."""
     folded = " ".join(text.replace("’", "'").split()).strip(" ,.!")
     toks = tokens(folded)
     if not toks or _NOT_ASKING.search(folded):
         return False
     if toks[0] in _QUESTION_WORDS or _LOOK_UP.search(folded):
+        return True
+    if _TAG_QUESTION.search(folded) and toks[0] not in _COMMAND_VERBS:
         return True
     return (
         folded.endswith("?")
