@@ -62,7 +62,7 @@ from .prompt import (
     default_retriever,
     words,
 )
-from .states import asked_states
+from .states import BINARY_SENSOR_CLASSES, asked_states, class_said
 
 MAX_NAMED_CANDIDATES = 3  # a question a listener can hold in mind
 # Tools that only read: HA answers them with the states that matched, so the worst a wrong one
@@ -426,7 +426,28 @@ def decoder_tools(
         tools = reads or tools
     tools = _the_one_described(_switchable_names(tools, home), text, home)
     tools = _the_list_said(tools, text, home)
-    return grounded_read_tools(tools, text, home, previous)
+    return _said_classes(grounded_read_tools(tools, text, home, previous), text)
+
+
+def _said_classes(tools: tuple[ToolSchema, ...], text: str) -> tuple[ToolSchema, ...]:
+    """A read's binary-sensor classes narrowed to those the sentence says, where it says any
+    ("are any devices home": presence, not connectivity); other classes stay."""
+    out = []
+    for tool in tools:
+        param = tool.param("device_class")
+        if tool.name not in READ_ONLY_TOOLS or param is None or not param.enum:
+            out.append(tool)
+            continue
+        binary = [c for c in param.enum if c in BINARY_SENSOR_CLASSES]
+        said = [c for c in binary if class_said(text, c)]
+        if not said or len(said) == len(binary):
+            out.append(tool)
+            continue
+        keep = tuple(c for c in param.enum if c not in BINARY_SENSOR_CLASSES or c in said)
+        out.append(replace(tool, params=tuple(
+            replace(p, enum=keep) if p.name == "device_class" else p for p in tool.params
+        )))  # fmt: skip
+    return tuple(out)
 
 
 def _with_names(tool: ToolSchema, names: tuple[str, ...]) -> ToolSchema:
@@ -1268,6 +1289,22 @@ def _open_target(
     return Pending("", (call,), 0, "area", tuple((a, a) for a in areas))
 
 
+def _unsaid_class(call: ToolCall, text: str, places: frozenset[str]) -> str | None:
+    """The binary-sensor class a read of a kind of device guessed: the sentence says neither
+    the class nor a state only it has ("how are things looking outdoors" read as the running
+    sensors). A named read is fitted to its device instead (``fit_read``)."""
+    args = call.arguments
+    classes, domains = args.get("device_class"), args.get("domain")
+    if call.name != "HassGetState" or args.get("name") or domains != ["binary_sensor"]:
+        return None
+    if not isinstance(classes, list) or len(classes) != 1:
+        return None
+    cls = str(classes[0])
+    if cls not in BINARY_SENSOR_CLASSES or class_said(text, cls, places):
+        return None
+    return cls
+
+
 def _contradicts(
     call: ToolCall, text: str, said: frozenset[str], places: frozenset[str] = frozenset()
 ) -> Held | None:
@@ -1524,6 +1561,8 @@ def decide_parts(
                 is_question or (asked_before and not _commands(clause))
             ):
                 asked = Held(call, "I did not hear a question", NOT_ASKED)
+            elif (cls := _unsaid_class(call, clause, place_words)) is not None:
+                asked = Held(call, f"I did not hear which sensors to check ({cls})", UNGROUNDED)
             elif except_one and not read_only and not call.arguments.get("name"):
                 asked = Held(call, "I cannot leave one device out of a group yet", EXCEPTION)
             problem = (

@@ -170,3 +170,18 @@ def asked_states(
             else:
                 found.add(state)
     return found
+
+
+def class_said(text: str, device_class: str, skip: Iterable[str] = ()) -> bool:
+    """Whether the sentence says a binary sensor's class: a word of HA's class id ("garage
+    door", "smoke", "battery"), or a state word only that class has ("wet", "home", "running";
+    "on" and "off" say no class). "How are things looking outdoors" says none: a read of the
+    running sensors is a guess."""
+    toks = set(_tokens(text)) - {w for s in skip for w in _tokens(s)}
+    singular = {t[:-1] for t in toks if t.endswith("s")}
+    if set(device_class.split("_")) & (toks | singular):
+        return True
+    return bool(asked_states(text, "binary_sensor", device_class, skip, plain=False))
+
+
+BINARY_SENSOR_CLASSES = frozenset(c for c in _BINARY_SENSOR if c)

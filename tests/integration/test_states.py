@@ -206,3 +206,29 @@ def test_namesakes_are_told_apart_by_the_class_the_sentence_names() -> None:
         "name": "Den Radiator"
     }
     assert fit_read(temp, home, "how warm is it in the den") == temp
+
+
+def test_a_read_of_sensors_needs_their_class_said() -> None:
+    from custom_components.needle.engine.schema import ToolParam, ToolSchema
+    from custom_components.needle.policy import decide, decoder_tools
+
+    classes = ("presence", "connectivity", "running", "blind")
+    read = ToolSchema(
+        "HassGetState", "", (ToolParam("device_class", "array", enum=classes), ToolParam("area"))
+    )
+    narrowed = decoder_tools((read,), "are any gadgets away?", HOME, None)[0]
+    assert narrowed.param("device_class").enum == ("presence", "blind")  # other kinds stay
+    # nothing said of a class: the choice stays ...
+    assert decoder_tools((read,), "how is it looking out there?", HOME, None)[0] == read
+    # ... and a read of a class the sentence does not say is not run
+    guess = ToolCall(
+        "HassGetState", {"domain": ["binary_sensor"], "device_class": ["running"], "state": ["off"]}
+    )
+    tools = (
+        ToolSchema("HassGetState", "", tuple(
+            ToolParam(k, "array") for k in ("domain", "device_class", "state")
+        )),
+    )  # fmt: skip
+    assert decide("how is it looking out there?", [guess], (0.99,), tools, HOME).act == []
+    said = ToolCall("HassGetState", {"domain": ["binary_sensor"], "device_class": ["running"]})
+    assert decide("is anything running?", [said], (0.99,), tools, HOME).act == [said]
