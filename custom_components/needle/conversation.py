@@ -63,7 +63,7 @@ from .policy import (
     PendingQuestions,
     decide_parts,
     decoder_tools,
-    fit_read_decided,
+    fit_call,
     fitted_confidence,
     log_fields,
     missed_parts,
@@ -360,11 +360,11 @@ class NeedleConversationEntity(conversation.ConversationEntity):
             ]
             checked, kept, invalid = validate_scored(gen.calls, scored, thought.prompt.tools)
             refused += invalid
-            # a read keeps the filters its device can pass and asks for the state said; what
-            # the sentence decided no longer counts against the model's confidence
+            # a read keeps the filters its device can pass and asks for the state said, a list
+            # item all its words; what the sentence decided no longer counts against the model
             valid, scores = [], []
             for call, (score, per_arg) in zip(checked, kept, strict=True):
-                fitted, decided = fit_read_decided(call, home, clause.text)
+                fitted, decided = fit_call(call, home, clause.text)
                 if fitted not in valid:  # two reads can fit to the same one
                     valid.append(fitted)
                     scores.append(fitted_confidence(call, fitted, score, per_arg, decided))

@@ -723,6 +723,49 @@ def fit_read(call: ToolCall, home: HomeContext, text: str = "") -> ToolCall:
     return fit_read_decided(call, home, text)[0]
 
 
+def fit_call(call: ToolCall, home: HomeContext, text: str) -> tuple[ToolCall, frozenset[str]]:
+    """A valid call fitted to the sentence before the policy decides on it: a read to its
+    device and the state said (``fit_read_decided``), a list item to all of its words
+    (``fit_item``). Also the arguments the sentence decided (``fitted_confidence``)."""
+    if call.name in _LIST_ADD:
+        return fit_item(call, text), frozenset()  # the model's doubt about the item stays
+    return fit_read_decided(call, home, text)
+
+
+# Words that end an item when reading back from it: "milk and eggs", "can you add some".
+_ITEM_BOUNDARY = frozenset({"and", "or", "also", "then", "plus", "please", "to", "on", "in",
+                            "into", "onto", "for", "a", "an", "the", "some", "more", "another",
+                            "my", "our", "can", "could", "would", "you", "me", "i", "we"})  # fmt: skip
+_ITEM_END = frozenset({"to", "on", "onto", "in", "into"})
+
+
+def fit_item(call: ToolCall, text: str) -> ToolCall:
+    """A list item with the words the model left off its front: "can you stick oat milk on
+    groceries" decoded as "milk" adds oat milk. The item grows leftwards over the words between
+    the asking verb and it, up to an article, a conjunction or a polite word, and only where
+    the list's preposition follows it ("... oat milk on groceries"), as HA's own matcher reads
+    the words between the verb and the list as the item."""
+    item = call.arguments.get("item")
+    if not isinstance(item, str) or not item.strip():
+        return call
+    toks = re.findall(r"[\w'-]+", text)
+    low = [t.casefold() for t in toks]
+    want = item.casefold().split()
+    n = len(want)
+    starts = [i for i in range(len(low) - n + 1) if low[i : i + n] == want]
+    if len(starts) != 1:
+        return call
+    start = end = starts[0]
+    if start + n >= len(low) or low[start + n] not in _ITEM_END:
+        return call
+    while start > 0 and low[start - 1] not in _ITEM_BOUNDARY | _LIST_ADD_WORDS:
+        start -= 1
+    if start == 0 or low[start - 1] not in _LIST_ADD_WORDS | _ITEM_BOUNDARY or start == end:
+        return call  # no asking verb before it: nothing to read back to
+    grown = " ".join(toks[start : end + n])
+    return replace(call, arguments={**call.arguments, "item": grown})
+
+
 def fit_read_decided(
     call: ToolCall, home: HomeContext, text: str = ""
 ) -> tuple[ToolCall, frozenset[str]]:

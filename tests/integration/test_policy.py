@@ -939,3 +939,24 @@ def test_the_decoder_is_only_ever_narrowed_and_nothing_raises() -> None:
             call = ToolCall("HassGetState", {"name": rng.choice(names), "state": ["on"]})
             fitted = fit_read(call, home)
             assert (fitted.name, fitted.arguments["name"]) == (call.name, call.arguments["name"])
+
+
+@pytest.mark.parametrize(
+    ("text", "model", "item"),
+    [
+        ("can you stick oat milk on groceries", "milk", "oat milk"),
+        ("put AA batteries on my hardware list", "batteries", "AA batteries"),
+        ("add whole wheat bread to shopping", "bread", "whole wheat bread"),
+        # an article, a conjunction, a polite word end it; no list preposition after it: as is
+        ("add some eggs to the list", "eggs", "eggs"),
+        ("add milk and eggs to the list", "eggs", "eggs"),
+        ("i need oat milk", "milk", "milk"),
+        ("add eggs to the list", "eggs", "eggs"),
+    ],
+)
+def test_a_list_item_keeps_the_words_in_front_of_it(text: str, model: str, item: str) -> None:
+    from custom_components.needle.policy import fit_call
+
+    call = ToolCall("HassListAddItem", {"item": model, "name": "Groceries"})
+    fitted, decided = fit_call(call, HOME, text)
+    assert fitted.arguments == {"item": item, "name": "Groceries"} and not decided
