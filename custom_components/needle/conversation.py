@@ -364,7 +364,7 @@ class NeedleConversationEntity(conversation.ConversationEntity):
             # item all its words; what the sentence decided no longer counts against the model
             valid, scores = [], []
             for call, (score, per_arg) in zip(checked, kept, strict=True):
-                fitted, decided = fit_call(call, home, clause.text)
+                fitted, decided = fit_call(call, home, clause.text, clause.area)
                 if fitted not in valid:  # two reads can fit to the same one
                     valid.append(fitted)
                     scores.append(fitted_confidence(call, fitted, score, per_arg, decided))

@@ -723,13 +723,58 @@ def fit_read(call: ToolCall, home: HomeContext, text: str = "") -> ToolCall:
     return fit_read_decided(call, home, text)[0]
 
 
-def fit_call(call: ToolCall, home: HomeContext, text: str) -> tuple[ToolCall, frozenset[str]]:
-    """A valid call fitted to the sentence before the policy decides on it: a read to its
-    device and the state said (``fit_read_decided``), a list item to all of its words
-    (``fit_item``). Also the arguments the sentence decided (``fitted_confidence``)."""
+def fit_call(
+    call: ToolCall, home: HomeContext, text: str, area: str | None = None
+) -> tuple[ToolCall, frozenset[str]]:
+    """A valid call fitted to the sentence before the policy decides on it: a device whose
+    name several rooms share to the room meant (``fit_shared_name``; ``area``: the clause's
+    place, from the satellite or another clause), a read to its device and the state said
+    (``fit_read_decided``), a list item to all of its words (``fit_item``). Also the arguments
+    the sentence decided (``fitted_confidence``)."""
+    call = fit_shared_name(call, home, text, area)
     if call.name in _LIST_ADD:
         return fit_item(call, text), frozenset()  # the model's doubt about the item stays
     return fit_read_decided(call, home, text)
+
+
+_PLACE_FILLERS = frozenset({"room", "s"})  # "Priya's Room" is said as "Priya's"
+
+
+def _shared_name_areas(call: ToolCall, home: HomeContext) -> list[str]:
+    """The rooms of the devices called by the call's name, where several rooms have one
+    ("Smart Bulb" in each bedroom) and the call names none: HA cannot tell them apart."""
+    name = call.arguments.get("name")
+    if not isinstance(name, str) or {"area", "floor"} & call.arguments.keys():
+        return []
+    folded = name.casefold()
+    areas = {e.area for e in home.entities if folded in (n.casefold() for n in e.names)}
+    return sorted(a for a in areas if a) if len(areas) > 1 else []
+
+
+def fit_shared_name(
+    call: ToolCall, home: HomeContext, text: str, area: str | None = None
+) -> ToolCall:
+    """A device whose name several rooms share, in the room the sentence names ("Priya's smart
+    bulb off": the Smart Bulb in Priya's Room; a room said by the words that are its own) or
+    else the clause's place; unchanged when neither is one of its rooms (the policy asks)."""
+    rooms = _shared_name_areas(call, home)
+    if not rooms:
+        return call
+    sentence = _content(text)
+    said = [
+        a
+        for a in rooms
+        if any(
+            (own := _content(n) - _PLACE_FILLERS) and own <= sentence
+            for place in home.areas
+            if place.name == a
+            for n in place.names
+        )
+    ]
+    meant = said if said else [a for a in rooms if area and a.casefold() == area.casefold()]
+    if len(meant) != 1:
+        return call
+    return replace(call, arguments={**call.arguments, "area": meant[0]})
 
 
 # Words that end an item when reading back from it: "milk and eggs", "can you add some".
@@ -1268,6 +1313,9 @@ def _open_target(
             for a in said_areas | context_areas | _area_names(home, _previous(previous, "area"))
         }:
             return Held(call, "I did not catch which room you mean", UNGROUNDED)
+        if rooms := _shared_name_areas(call, home):
+            # "the smart bulb off" with one in every bedroom: HA cannot tell which; ask
+            return Pending("", (call,), 0, "area", tuple((a, a) for a in rooms))
         if _named_entity_is_said(call, home, sentence) or str(name).casefold() in _previous(
             previous, "name"
         ):

@@ -960,3 +960,30 @@ def test_a_list_item_keeps_the_words_in_front_of_it(text: str, model: str, item:
     call = ToolCall("HassListAddItem", {"item": model, "name": "Groceries"})
     fitted, decided = fit_call(call, HOME, text)
     assert fitted.arguments == {"item": item, "name": "Groceries"} and not decided
+
+
+def test_a_name_several_rooms_share_is_fitted_to_the_room_meant_or_asked() -> None:
+    from custom_components.needle.policy import fit_call
+
+    home = HomeContext(
+        entities=(
+            EntityInfo("light.a", "Smart Bulb", "light", area="Priya's Room"),
+            EntityInfo("light.b", "Smart Bulb", "light", area="Tom's Room"),
+            EntityInfo("lock.a", "Door", "lock", area="Tom's Room"),
+            EntityInfo("lock.b", "Door", "lock", area="Priya's Room"),
+        ),
+        areas=(AreaInfo("Priya's Room"), AreaInfo("Tom's Room")),
+    )
+    off = ToolCall("HassTurnOff", {"name": "Smart Bulb"})
+    # the room's own words said ("Priya's" for Priya's Room), or the satellite's room
+    assert fit_call(off, home, "Priya's smart bulb off")[0].arguments["area"] == "Priya's Room"
+    assert fit_call(off, home, "smart bulb off", "Tom's Room")[0].arguments["area"] == "Tom's Room"
+    read = ToolCall("HassGetState", {"name": "Door", "state": ["locked"]})
+    assert fit_call(read, home, "is Tom's door locked")[0].arguments["area"] == "Tom's Room"
+    # neither: unchanged, and the policy asks which room
+    assert fit_call(off, home, "smart bulb off")[0] == off
+    tools = (ToolSchema("HassTurnOff", "", TARGET),)
+    decision = decide("smart bulb off", [off], (0.99,), tools, home)
+    assert decision.act == [] and decision.pending is not None
+    assert decision.pending.key == "area"
+    assert [c[0] for c in decision.pending.candidates] == ["Priya's Room", "Tom's Room"]
