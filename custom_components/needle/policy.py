@@ -731,10 +731,26 @@ def fit_call(
     place, from the satellite or another clause), a read to its device and the state said
     (``fit_read_decided``), a list item to all of its words (``fit_item``). Also the arguments
     the sentence decided (``fitted_confidence``)."""
-    call = fit_shared_name(call, home, text, area)
+    call = fit_shared_name(fit_kind(call, text), home, text, area)
     if call.name in _LIST_ADD:
         return fit_item(call, text), frozenset()  # the model's doubt about the item stays
     return fit_read_decided(call, home, text)
+
+
+def fit_kind(call: ToolCall, text: str) -> ToolCall:
+    """An on/off command on a whole room, where the sentence names one kind of device: "fan
+    on in bathroom down" decoded as HassTurnOn(area) would switch everything there (the policy
+    holds it); with the kind said it switches the fans. Kind words of two domains ("door")
+    decide nothing."""
+    args = call.arguments
+    if call.name not in _OPPOSITE or args.get("name") or args.get("domain"):
+        return call
+    if args.get("device_class") or not (args.get("area") or args.get("floor")):
+        return call
+    named = set(sentence_domains(text)) - {"timer"}
+    if len(named) != 1:
+        return call
+    return replace(call, arguments={**args, "domain": sorted(named)})
 
 
 _PLACE_FILLERS = frozenset({"room", "s"})  # "Priya's Room" is said as "Priya's"

@@ -987,3 +987,17 @@ def test_a_name_several_rooms_share_is_fitted_to_the_room_meant_or_asked() -> No
     assert decision.act == [] and decision.pending is not None
     assert decision.pending.key == "area"
     assert [c[0] for c in decision.pending.candidates] == ["Priya's Room", "Tom's Room"]
+
+
+def test_a_room_wide_command_takes_the_one_kind_said() -> None:
+    from custom_components.needle.policy import fit_call
+
+    room = ToolCall("HassTurnOn", {"area": "Office"})
+    assert fit_call(room, HOME, "fan on in the office")[0].arguments == {
+        "area": "Office", "domain": ["fan"],
+    }  # fmt: skip
+    # two kinds, a kind of two domains, no kind, or a device named: as it is
+    for text in ("fan and lamp on in the office", "open the door in the office", "office on"):
+        assert fit_call(room, HOME, text)[0] == room, text
+    named = ToolCall("HassTurnOn", {"area": "Office", "name": "Office Fan"})
+    assert fit_call(named, HOME, "fan on in the office")[0] == named
