@@ -425,7 +425,6 @@ def decoder_tools(
         reads = tuple(t for t in tools if t.name in READ_ONLY_TOOLS)
         tools = reads or tools
     tools = _the_one_described(_switchable_names(tools, home), text, home)
-    tools = _the_kind_said(tools, text, home)
     tools = _the_list_said(tools, text, home)
     return _said_classes(grounded_read_tools(tools, text, home, previous), text)
 
@@ -553,53 +552,6 @@ def _the_one_described(
             out.append(_with_names(tool, keep))
     if not any(t.param("name") is not None and t.name not in READ_ONLY_TOOLS for t in out):
         return tools  # no command of the prompt can name it: the policy holds another name
-    return tuple(out)
-
-
-def _the_kind_said(
-    tools: tuple[ToolSchema, ...], text: str, home: HomeContext
-) -> tuple[ToolSchema, ...]:
-    """Commands offered only what ``check_kind`` lets run, where the sentence names one kind
-    of device of one domain ("turn off the living room fan": a fan, or a device with "fan" in
-    its name; not the Living Room Lamp, which the policy would hold). Left as it is where a
-    kind word names two domains ("door": a cover or a lock), where the home has no device of
-    that kind (the policy says so), and where the room said has none of them: a forced
-    choice there would act on a device nobody asked for."""
-    named = {d: w for d, w in sentence_domains(text).items() if d != "timer"}
-    if len(named) != 1 or asks(text):
-        return tools
-    ((domain, said),) = named.items()
-    stems = {_stem(w) for w in said}
-    kind = [e for e in home.entities if e.domain == domain]
-    places = areas_named(text, home)
-    if not kind or (places and not any(e.area in places for e in kind)):
-        return tools
-    passes = {
-        n.casefold()
-        for e in home.entities
-        if e.domain == domain or _content(e.name) & stems
-        for n in e.names
-    }
-    out = []
-    for tool in tools:
-        if tool.name in READ_ONLY_TOOLS:
-            out.append(tool)
-            continue
-        reach = TOOL_DOMAINS.get(tool.name)
-        if reach is not None and domain not in reach:
-            continue  # HassLightSet for "the fan"
-        params = []
-        for p in tool.params:
-            if p.name == "name" and p.enum:
-                p = replace(p, enum=tuple(v for v in p.enum if v.casefold() in passes))
-            elif p.name == "domain" and p.enum and domain in p.enum:
-                p = replace(p, enum=(domain,))
-            if p.enum != () or p.required:
-                params.append(p)
-        if all(p.enum != () for p in params):
-            out.append(replace(tool, params=tuple(params)))
-    if not any(t.name not in READ_ONLY_TOOLS for t in out):
-        return tools  # no command of the prompt can: the policy decides as before
     return tuple(out)
 
 
