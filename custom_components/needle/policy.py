@@ -732,9 +732,25 @@ def fit_call(
     (``fit_read_decided``), a list item to all of its words (``fit_item``). Also the arguments
     the sentence decided (``fitted_confidence``)."""
     call = fit_shared_name(fit_kind(call, text), home, text, area)
-    if call.name in _LIST_ADD:
-        return fit_item(call, text), frozenset()  # the model's doubt about the item stays
-    return fit_read_decided(call, home, text)
+    placed = fit_area(call, home, text)
+    decided = frozenset({"area"}) if placed != call else frozenset()
+    if placed.name in _LIST_ADD:
+        return fit_item(placed, text), decided  # the model's doubt about the item stays
+    fitted, read_decided = fit_read_decided(placed, home, text)
+    return fitted, decided | read_decided
+
+
+def fit_area(call: ToolCall, home: HomeContext, text: str) -> ToolCall:
+    """A call on a room, in the one room the sentence names where the model wrote another:
+    "shutters in the sitting room to 30" decoded with Bedroom 1 would ask which room was
+    meant, though the sentence said it."""
+    args = call.arguments
+    if args.get("name") or not isinstance(where := args.get("area"), str):
+        return call
+    said = areas_named(text, home)
+    if len(said) != 1 or _canonical_area(home, where) in said:
+        return call
+    return replace(call, arguments={**args, "area": next(iter(said))})
 
 
 def fit_kind(call: ToolCall, text: str) -> ToolCall:

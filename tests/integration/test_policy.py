@@ -1001,3 +1001,14 @@ def test_a_room_wide_command_takes_the_one_kind_said() -> None:
         assert fit_call(room, HOME, text)[0] == room, text
     named = ToolCall("HassTurnOn", {"area": "Office", "name": "Office Fan"})
     assert fit_call(named, HOME, "fan on in the office")[0] == named
+
+
+def test_a_call_on_a_room_goes_to_the_room_said() -> None:
+    from custom_components.needle.policy import fit_call
+
+    blinds = ToolCall("HassSetPosition", {"area": "Bedroom", "domain": ["cover"], "position": 30})
+    fitted, decided = fit_call(blinds, HOME, "blinds in the office to 30")
+    assert fitted.arguments["area"] == "Office" and decided == {"area"}
+    # the room said, no room said, or two: as the model wrote it
+    for text in ("bedroom blinds to 30", "blinds to 30", "office and kitchen blinds to 30"):
+        assert fit_call(blinds, HOME, text)[0] == blinds, text
