@@ -49,6 +49,7 @@ from .const import (
     TURN_MEMORY_TTL_S,
 )
 from .engine.schema import ToolCall
+from .fit import fit_call, fitted_confidence
 from .ha_context import async_device_area, async_home_context, tools_from_assist_api
 from .policy import (
     CANCELLED,
@@ -63,8 +64,6 @@ from .policy import (
     PendingQuestions,
     decide_parts,
     decoder_tools,
-    fit_call,
-    fitted_confidence,
     log_fields,
     missed_parts,
     resolve,

@@ -617,7 +617,7 @@ def test_a_read_may_only_name_what_the_sentence_points_at() -> None:
 
 
 def test_a_named_read_keeps_only_the_filters_its_device_can_pass() -> None:
-    from custom_components.needle.policy import fit_read
+    from custom_components.needle.fit import fit_read
 
     home = HomeContext(
         entities=(
@@ -686,7 +686,7 @@ def test_a_question_is_decoded_with_the_reading_tools_only() -> None:
 
 
 def test_a_named_read_asks_for_a_state_in_the_device_s_own_terms() -> None:
-    from custom_components.needle.policy import fit_read
+    from custom_components.needle.fit import fit_read
 
     home = HomeContext(
         entities=(
@@ -904,7 +904,8 @@ def test_the_decoder_is_only_ever_narrowed_and_nothing_raises() -> None:
     ``fit_read`` keeps a call's tool and name."""
     import random
 
-    from custom_components.needle.policy import decoder_tools, fit_read
+    from custom_components.needle.fit import fit_read
+    from custom_components.needle.policy import decoder_tools
 
     rng = random.Random(7)
     words_ = ("kitchen", "lamp", "door", "front", "wiz", "4", "shopping", "list", "fan", "", "TV")
@@ -955,7 +956,7 @@ def test_the_decoder_is_only_ever_narrowed_and_nothing_raises() -> None:
     ],
 )
 def test_a_list_item_keeps_the_words_in_front_of_it(text: str, model: str, item: str) -> None:
-    from custom_components.needle.policy import fit_call
+    from custom_components.needle.fit import fit_call
 
     call = ToolCall("HassListAddItem", {"item": model, "name": "Groceries"})
     fitted, decided = fit_call(call, HOME, text)
@@ -963,7 +964,7 @@ def test_a_list_item_keeps_the_words_in_front_of_it(text: str, model: str, item:
 
 
 def test_a_name_several_rooms_share_is_fitted_to_the_room_meant_or_asked() -> None:
-    from custom_components.needle.policy import fit_call
+    from custom_components.needle.fit import fit_call
 
     home = HomeContext(
         entities=(
@@ -990,7 +991,7 @@ def test_a_name_several_rooms_share_is_fitted_to_the_room_meant_or_asked() -> No
 
 
 def test_a_room_wide_command_takes_the_one_kind_said() -> None:
-    from custom_components.needle.policy import fit_call
+    from custom_components.needle.fit import fit_call
 
     room = ToolCall("HassTurnOn", {"area": "Office"})
     assert fit_call(room, HOME, "fan on in the office")[0].arguments == {
@@ -1004,7 +1005,7 @@ def test_a_room_wide_command_takes_the_one_kind_said() -> None:
 
 
 def test_a_call_on_a_room_goes_to_the_room_said() -> None:
-    from custom_components.needle.policy import fit_call
+    from custom_components.needle.fit import fit_call
 
     blinds = ToolCall("HassSetPosition", {"area": "Bedroom", "domain": ["cover"], "position": 30})
     fitted, decided = fit_call(blinds, HOME, "blinds in the office to 30")

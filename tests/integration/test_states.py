@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from custom_components.needle.engine.schema import ToolCall
-from custom_components.needle.policy import fit_read
+from custom_components.needle.fit import fit_read
 from custom_components.needle.prompt import EntityInfo, HomeContext
 from custom_components.needle.states import asked_states
 
@@ -109,7 +109,7 @@ def test_namesakes_are_told_apart_by_the_state_said() -> None:
 
 
 def test_what_the_sentence_decided_does_not_count_against_the_model() -> None:
-    from custom_components.needle.policy import fitted_confidence
+    from custom_components.needle.fit import fitted_confidence
 
     model = ToolCall("HassGetState", {"name": "Cat Flap", "device_class": ["lock"]})
     fitted = fit_read(model, HOME, "is the cat flap ajar")
@@ -124,7 +124,7 @@ def test_what_the_sentence_decided_does_not_count_against_the_model() -> None:
     # no per-argument numbers (an engine that reports none): as it was
     assert fitted_confidence(model, fitted, 0.3, {}) == 0.3
     # a state the model wrote as the sentence says it: the sentence decided it
-    from custom_components.needle.policy import fit_read_decided
+    from custom_components.needle.fit import fit_read_decided
 
     said = ToolCall("HassGetState", {"name": "Porch Light", "state": ["on"]})
     same, decided = fit_read_decided(said, HOME, "did somebody leave the porch light on")
