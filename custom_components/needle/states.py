@@ -53,7 +53,7 @@ _BINARY_SENSOR: Mapping[str | None, Mapping[str, str]] = {
     "moisture": {"wet": "on", "leaking": "on", "leak": "on", "flooded": "on", "flooding": "on",
                  "dry": "off"},
     "motion": {**_DETECTED, "moving": "on"},
-    "moving": {"moving": "on", "still": "off", "stationary": "off"},
+    "moving": {"moving": "on", "stationary": "off"},  # not "still": "is it still moving"
     "occupancy": {**_DETECTED, "occupied": "on", "vacant": "off", "unoccupied": "off",
                   "empty": "off"},
     "opening": _OPENING,

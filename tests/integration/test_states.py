@@ -28,6 +28,7 @@ from custom_components.needle.states import asked_states
         ("is the awning down", "cover", "awning", "Awning", {"closed"}),
         ("is the mower cleaning", "vacuum", None, "Mower", {"cleaning"}),
         ("is the hall lamp lit", "light", None, "Hall Lamp", {"on"}),
+        ("is the gate still moving", "binary_sensor", "moving", "Gate", {"on"}),
         # an alarm goes off; a heater is turned off
         ("has the co alarm gone off", "binary_sensor", "carbon_monoxide", "CO Alarm", {"on"}),
         ("has the heater gone off", "switch", None, "Heater", {"off"}),
