@@ -220,6 +220,10 @@ def _think(
             names=[e.name for e in prompt.entities],
             tools=[t.name for t in prompt.tools],
             calls=_calls_text(generation.calls, tuple(getattr(generation, "confidence", ()))),
+            per_argument=[
+                {k or "call": round(p, 3) for k, p in a.items()}
+                for a in getattr(generation, "argument_confidence", ())
+            ],
             prompt_ms=round((built - started) * 1000, 1),
             engine_ms=round((time.monotonic() - built) * 1000, 1),
         )
@@ -367,6 +371,8 @@ class NeedleConversationEntity(conversation.ConversationEntity):
                 if fitted not in valid:  # two reads can fit to the same one
                     valid.append(fitted)
                     scores.append(fitted_confidence(call, fitted, score, per_arg, decided))
+            if valid != checked:
+                _debug_request("fitted to the sentence", calls=_calls_text(valid, scores))
             # "make it a bit dimmer": the model's calls (or the previous turn) give the target
             # of a step from the current state; the policy decides on the steps as on any call
             held_before = []

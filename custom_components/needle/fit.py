@@ -83,12 +83,30 @@ def fit_call(
     (``fit_read_decided``), a list item to all of its words (``fit_item``). Also the arguments
     the sentence decided (``fitted_confidence``)."""
     call = fit_shared_name(fit_kind(call, text), home, text, area)
-    placed = fit_area(call, home, text)
+    placed = fit_area(_unsaid_read_area(call, home, text, area), home, text)
     decided = frozenset({"area"}) if placed != call else frozenset()
     if placed.name in _LIST_ADD:
         return fit_item(placed, text), decided  # the model's doubt about the item stays
     fitted, read_decided = fit_read_decided(placed, home, text)
     return fitted, decided | read_decided
+
+
+def _unsaid_read_area(
+    call: ToolCall, home: HomeContext, text: str, area: str | None
+) -> ToolCall:
+    """A read of a named device without a room nobody said ("what mode is the thermostat in"
+    read in the Bedroom): the name says which device; an unsaid room can only hide it. Kept
+    where the name needs it (several rooms share it) or the clause's place is that room."""
+    args = call.arguments
+    if call.name not in READ_ONLY_TOOLS or not isinstance(args.get("name"), str):
+        return call
+    if not isinstance(where := args.get("area"), str):
+        return call
+    room = _canonical_area(home, where)
+    if room in areas_named(text, home) or (area and room.casefold() == area.casefold()):
+        return call
+    bare = replace(call, arguments={k: v for k, v in args.items() if k != "area"})
+    return call if _shared_name_areas(bare, home) else bare
 
 
 def fit_area(call: ToolCall, home: HomeContext, text: str) -> ToolCall:
@@ -228,6 +246,8 @@ def _fit_group_read(args: dict[str, Any], home: HomeContext, text: str, decided:
     if isinstance(classes, list) and len(classes) > 1:
         return
     domain, skip = domains[0], _places(args)
+    if set(sentence_domains(text)) - {"timer"} == {domain}:
+        decided.add("domain")  # "have all the fans been switched off": the kind said
     one_class = classes[0] if isinstance(classes, list) and classes else None
     if one_class and not asked_states(text, domain, one_class, skip, plain=False):
         others = {e.device_class for e in home.entities if e.domain == domain} - {one_class, None}

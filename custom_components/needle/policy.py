@@ -247,7 +247,8 @@ _TAG_QUESTION = re.compile(
 
 def asks(text: str) -> bool:
     """Whether the sentence asks about the home rather than tells Needle to change it: it
-    starts like an English question, asks to look something up, ends with a question tag
+    starts like an English question (after a place or device set before a comma or colon: "in
+    the lounge, which lights are on"), asks to look something up, ends with a question tag
     ("..., isn't it"), or ends with a question mark without being a command ("could you turn
     on the lamp?", "make it warmer?")."""
     folded = " ".join(text.replace("’", "'").split()).strip(" ,.!")
@@ -256,6 +257,11 @@ def asks(text: str) -> bool:
         return False
     if toks[0] in _QUESTION_WORDS or _LOOK_UP.search(folded):
         return True
+    lead, sep, rest = folded.partition(", ")
+    if not sep:
+        lead, sep, rest = folded.partition(": ")
+    if sep and rest and tokens(rest)[:1] and tokens(rest)[0] in _QUESTION_WORDS:
+        return not _commands(lead)  # "in the lounge, which lights are on"
     if _TAG_QUESTION.search(folded) and toks[0] not in _COMMAND_VERBS:
         return True
     return (

@@ -109,6 +109,8 @@ def test_negation_governs_a_command(text: str, expect: bool) -> None:
         ("count the fans spinning in the loft", True),
         ("please list every window that is open", True),
         ("the porch light's still on, isn't it", True),
+        ("in the lounge, which lights are still on", True),
+        ("in the lounge, turn on the lights", False),
         ("the blinds are down, aren't they?", True),
         ("the oven is off, right?", True),
         ("switch off the oven, right?", False),

@@ -281,14 +281,14 @@ async def test_no_match_says_so(hass: HomeAssistant, home: dict) -> None:
                     "HassGetState", {"area": "Bedroom", "domain": ["cover"], "state": ["open"]}
                 )
             ],
-            "is the bedroom humidity on": [
+            "is the bedroom humidity on in the kitchen": [
                 ToolCall("HassGetState", {"name": "Bedroom Humidity", "area": "Kitchen"})
             ],
         }
     )
     entry = await async_setup_needle(hass, engine)
     assert speech(await ask(hass, entry, "any blinds open in the bedroom")) == "No."
-    reply = speech(await ask(hass, entry, "is the bedroom humidity on"))
+    reply = speech(await ask(hass, entry, "is the bedroom humidity on in the kitchen"))
     assert "Bedroom Humidity" in reply and "48" not in reply
 
 

@@ -233,3 +233,27 @@ def test_a_read_of_sensors_needs_their_class_said() -> None:
     assert decide("how is it looking out there?", [guess], (0.99,), tools, HOME).act == []
     said = ToolCall("HassGetState", {"domain": ["binary_sensor"], "device_class": ["running"]})
     assert decide("is anything running?", [said], (0.99,), tools, HOME).act == [said]
+
+
+def test_a_named_read_drops_a_room_nobody_said() -> None:
+    from custom_components.needle.fit import fit_call
+    from custom_components.needle.prompt import AreaInfo
+
+    home = HomeContext(
+        entities=(*HOME.entities, EntityInfo("climate.t", "Thermostat", "climate", area="Hall")),
+        areas=(AreaInfo("Hall"), AreaInfo("Bedroom")),
+    )
+    read = ToolCall("HassGetState", {"name": "Thermostat", "area": "Bedroom"})
+    fitted, decided = fit_call(read, home, "what mode is the thermostat in")
+    assert fitted.arguments == {"name": "Thermostat"} and "area" in decided
+    # said, or the clause's place: it stays (HA says when the device is not there)
+    assert fit_call(read, home, "what mode is the thermostat in the bedroom in")[0] == read
+    assert fit_call(read, home, "what mode is the thermostat in", "Bedroom")[0] == read
+
+
+def test_the_kind_said_decides_a_read_s_domain() -> None:
+    from custom_components.needle.fit import fit_read_decided
+
+    fans = ToolCall("HassGetState", {"domain": ["fan"], "state": ["off"]})
+    assert "domain" in fit_read_decided(fans, HOME, "have all the fans been switched off")[1]
+    assert "domain" not in fit_read_decided(fans, HOME, "is everything switched off")[1]
