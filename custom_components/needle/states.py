@@ -8,7 +8,7 @@ somebody leave the string lights on", where the model wrote ``off``). The senten
 in plain words, and those words are HA's own: the English state names of each domain and binary
 sensor device class (``homeassistant/components/binary_sensor/strings.json``: moisture
 Dry/Wet, heat Normal/Hot, presence Away/Home, update Up-to-date/Update available, ...), with
-the everyday words people use for them (shut, ajar, hoovering, gone, online).
+the everyday words people use for them (shut, ajar, vacuuming, gone, online).
 
 ``asked_states`` reads them from the sentence, leaving out the words of the device's own name
 ("Open Plan Light" says no state), and turns them round where the sentence does ("is the door
@@ -95,7 +95,7 @@ _DOMAINS: Mapping[str, Mapping[str, str]] = {
              "open": "unlocked", "closed": "locked", "shut": "locked", "jammed": "jammed"},
     "person": _AT_HOME,
     "device_tracker": _AT_HOME,
-    "vacuum": {"cleaning": "cleaning", "vacuuming": "cleaning", "hoovering": "cleaning",
+    "vacuum": {"cleaning": "cleaning", "vacuuming": "cleaning",
                "running": "cleaning", "docked": "docked", "charging": "docked",
                "returning": "returning", "paused": "paused", "idle": "idle"},
     "media_player": {"playing": "playing", "paused": "paused", "idle": "idle", "off": "off"},
