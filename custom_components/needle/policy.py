@@ -1094,6 +1094,29 @@ def _open_target(
     return Pending("", (call,), 0, "area", tuple((a, a) for a in areas))
 
 
+def _reads_nothing(call: ToolCall, home: HomeContext) -> bool:
+    """A read out of a kind of device that no exposed entity is ("what's still powered in the
+    kitchen" read as binary sensors of class temperature, which HA does not have): HA could
+    only answer that it found none, so it is answered as such without running. A yes/no read
+    (a state asked) runs: HA's "No." is the answer there."""
+    args = call.arguments
+    if call.name != "HassGetState" or args.get("name") or args.get("state") or not home.entities:
+        return False  # "any blinds open in the bedroom" without blinds there: HA says "No."
+    domains, classes = args.get("domain"), args.get("device_class")
+    if domains == ["sensor"] and classes == ["temperature"]:
+        return False  # a place's temperature: its thermostat answers where no sensor does
+    where = args.get("area")
+    room = _canonical_area(home, where).casefold() if isinstance(where, str) else None
+    floor = args.get("floor")
+    return not any(
+        (not isinstance(domains, list) or e.domain in domains)
+        and (not isinstance(classes, list) or e.device_class in classes)
+        and (room is None or (e.area or "").casefold() == room)
+        and (not isinstance(floor, str) or (e.floor or "").casefold() == floor.casefold())
+        for e in home.entities
+    )
+
+
 def _unsaid_class(call: ToolCall, text: str, places: frozenset[str]) -> str | None:
     """The binary-sensor class a read of a kind of device guessed: the sentence says neither
     the class nor a state only it has ("how are things looking outdoors" read as the running
@@ -1368,6 +1391,8 @@ def decide_parts(
                 asked = Held(call, "I did not hear a question", NOT_ASKED)
             elif (cls := _unsaid_class(call, clause, place_words)) is not None:
                 asked = Held(call, f"I did not hear which sensors to check ({cls})", UNGROUNDED)
+            elif read_only and _reads_nothing(call, home):
+                asked = Held(call, _NO_MATCH_REASON, NO_MATCH)
             elif except_one and not read_only and not call.arguments.get("name"):
                 asked = Held(call, "I cannot leave one device out of a group yet", EXCEPTION)
             problem = (

@@ -449,7 +449,16 @@ def test_a_said_cover_class_must_be_the_call_s() -> None:
     assert judge("open the garage door", wrong).held[0].kind == WRONG_DEVICE
     assert judge("open the garage door", garage).kind != "unsure"
     # a room called Garage says no garage door; a motion or lock sensor is no cover
-    home = HomeContext(entities=HOME.entities, areas=(*HOME.areas, AreaInfo("Garage")))
+    home = HomeContext(
+        entities=(
+            *HOME.entities,
+            EntityInfo("cover.g", "Garage Blind", "cover", area="Garage", device_class="blind"),
+            EntityInfo("binary_sensor.m", "Motion", "binary_sensor", area="Garage",
+                       device_class="motion"),
+            EntityInfo("binary_sensor.l", "Cat Door Lock", "binary_sensor", device_class="lock"),
+        ),
+        areas=(*HOME.areas, AreaInfo("Garage")),
+    )  # fmt: skip
     blinds = ToolCall("HassGetState", {"domain": ["cover"], "device_class": ["blind"],
                                        "area": "Garage", "state": ["open"]})  # fmt: skip
     motion = ToolCall("HassGetState", {"domain": ["binary_sensor"], "device_class": ["motion"],
@@ -1015,3 +1024,19 @@ def test_a_call_on_a_room_goes_to_the_room_said() -> None:
     # the room said, no room said, or two: as the model wrote it
     for text in ("bedroom blinds to 30", "blinds to 30", "office and kitchen blinds to 30"):
         assert fit_call(blinds, HOME, text)[0] == blinds, text
+
+
+def test_a_read_no_exposed_device_can_answer_is_not_run() -> None:
+    tools = (ToolSchema("HassGetState", "", (*TARGET, ToolParam("device_class", "array"))),)
+    for args in (
+        {"area": "Kitchen", "domain": ["binary_sensor"], "device_class": ["temperature"]},
+        {"area": "Bedroom", "domain": ["fan"]},
+    ):
+        call = ToolCall("HassGetState", args)
+        decision = decide("what's still on in there?", [call], (0.99,), tools, HOME)
+        assert decision.act == [] and decision.held[0].kind == NO_MATCH, args
+    fans = ToolCall("HassGetState", {"area": "Office", "domain": ["fan"]})
+    assert decide("which fans are in the office?", [fans], (0.99,), tools, HOME).act == [fans]
+    # a yes/no read runs: "any fans on in the bedroom" is answered "No." by HA
+    on = ToolCall("HassGetState", {"area": "Bedroom", "domain": ["fan"], "state": ["on"]})
+    assert decide("any fans on in the bedroom?", [on], (0.99,), tools, HOME).act == [on]

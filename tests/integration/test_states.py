@@ -232,7 +232,9 @@ def test_a_read_of_sensors_needs_their_class_said() -> None:
     )  # fmt: skip
     assert decide("how is it looking out there?", [guess], (0.99,), tools, HOME).act == []
     said = ToolCall("HassGetState", {"domain": ["binary_sensor"], "device_class": ["running"]})
-    assert decide("is anything running?", [said], (0.99,), tools, HOME).act == [said]
+    washer = EntityInfo("binary_sensor.w", "Washer", "binary_sensor", device_class="running")
+    home = HomeContext(entities=(*HOME.entities, washer))
+    assert decide("is anything running?", [said], (0.99,), tools, home).act == [said]
 
 
 def test_a_named_read_drops_a_room_nobody_said() -> None:
