@@ -167,7 +167,8 @@ def fit_shared_name(
 # Words that end an item when reading back from it: "milk and eggs", "can you add some".
 _ITEM_BOUNDARY = frozenset({"and", "or", "also", "then", "plus", "please", "to", "on", "in",
                             "into", "onto", "for", "a", "an", "the", "some", "more", "another",
-                            "my", "our", "can", "could", "would", "you", "me", "i", "we"})  # fmt: skip
+                            "my", "our", "can", "could", "would", "you", "me", "i",
+                            "we"})  # fmt: skip
 _ITEM_END = frozenset({"to", "on", "onto", "in", "into"})
 
 
@@ -233,7 +234,9 @@ def _places(args: dict[str, Any]) -> list[str]:
     return [str(args[k]) for k in ("area", "floor") if isinstance(args.get(k), str)]
 
 
-def _fit_group_read(args: dict[str, Any], home: HomeContext, text: str, decided: set[str]) -> None:
+def _fit_group_read(
+    args: dict[str, Any], home: HomeContext, text: str, decided: set[str]
+) -> None:
     """A read of a kind of device: the one area said, the class its state word says
     ("are any devices home": presence, not connectivity), the state said."""
     places = areas_named(text, home)

@@ -1366,8 +1366,9 @@ def decide_parts(
             named_all.setdefault(kind, set()).update(kind_words)
         said = said_numbers(clause)
         said_words = words(clause)
+        clause_words = _content(clause)
         place_words = frozenset(
-            w for a in home.areas for n in a.names if _mentions(n, _content(clause)) for w in words(n)
+            w for a in home.areas for n in a.names if _mentions(n, clause_words) for w in words(n)
         )
         is_question = asks(clause)
         described = one_described(clause, home)

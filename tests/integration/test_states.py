@@ -167,8 +167,10 @@ def test_a_read_of_a_kind_of_device_keeps_the_one_area_said() -> None:
 def test_a_read_of_a_kind_of_device_takes_the_class_its_state_word_says() -> None:
     home = HomeContext(
         entities=(
-            EntityInfo("binary_sensor.tablet_home", "Tablet", "binary_sensor", device_class="presence"),
-            EntityInfo("binary_sensor.tablet_net", "Tablet Wifi", "binary_sensor", device_class="connectivity"),
+            EntityInfo("binary_sensor.tablet_home", "Tablet", "binary_sensor",
+                       device_class="presence"),
+            EntityInfo("binary_sensor.tablet_net", "Tablet Wifi", "binary_sensor",
+                       device_class="connectivity"),
             EntityInfo("binary_sensor.washer", "Washer", "binary_sensor", device_class="running"),
         ),
     )  # fmt: skip
