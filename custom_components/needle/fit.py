@@ -35,44 +35,6 @@ from .policy import (
 from .prompt import EntityInfo, HomeContext
 from .states import asked_states
 
-# A state word in another domain's terms, as that domain says it. A binary sensor is on or off,
-# and what people ask is what that means for its class (HA's frontend says "Open" for a door
-# sensor that is on, "Unlocked" for a lock sensor that is on); a cover or a lock is never on or
-# off, so the model's on/off for one is open/closed, unlocked/locked; a person is home or not.
-_STATE_IN_DOMAIN: dict[str, dict[str, str]] = {
-    "binary_sensor": {"open": "on", "opened": "on", "closed": "off", "unlocked": "on",
-                      "locked": "off", "home": "on", "not_home": "off", "detected": "on",
-                      "clear": "off"},
-    "cover": {"on": "open", "off": "closed", "up": "open", "down": "closed"},
-    "valve": {"on": "open", "off": "closed"},
-    "lock": {"on": "unlocked", "off": "locked", "closed": "locked"},
-    "person": {"on": "home", "off": "not_home", "away": "not_home"},
-}  # fmt: skip
-
-
-def fit_read(call: ToolCall, home: HomeContext, text: str = "") -> ToolCall:
-    """A read with only the filters its device can pass, asking for the state the user said.
-
-    HA answers "is the log file big" (``name`` Log file, ``device_class`` power) with "could
-    not find Log file" when the Log file is a data-size sensor: the name says which entity is
-    meant, and a domain or class it does not have only hides it. So a named read keeps the
-    domain and device class of one of its namesakes where it gave them (the name shared by a
-    phone's sensors is still told apart by them), drops those none of them has, drops an area
-    that only repeats words of the name when no namesake is in it ("Living room irradiance"
-    in no area), and asks a sensor for its value, not whether it is "on".
-
-    The state is the one the sentence says, in the device's own terms (``states``): "is the
-    kitchen leak sensor wet" asks for ``on``, whatever state the model wrote or left out; where
-    namesakes of several classes share the name, the one whose state was said is meant ("is
-    the pet door open": the door sensor, not the pet door's lock sensor); "open or closed?"
-    asks for no state (HA reads it out). Where the sentence says none, the model's state is
-    put in the device's terms ("is the shed window shut": off for a binary sensor, closed for
-    a cover; ``_STATE_IN_DOMAIN``). A read without a name keeps its filters and gets the state
-    said for its one domain and class ("are any doors not locked") and the one area the sentence
-    names, where the model left the place out.
-    """
-    return fit_read_decided(call, home, text)[0]
-
 
 def fit_call(
     call: ToolCall, home: HomeContext, text: str, area: str | None = None
@@ -91,35 +53,29 @@ def fit_call(
     return fitted, decided | read_decided
 
 
-def _unsaid_read_area(
-    call: ToolCall, home: HomeContext, text: str, area: str | None
-) -> ToolCall:
-    """A read of a named device without a room nobody said ("what mode is the thermostat in"
-    read in the Bedroom): the name says which device; an unsaid room can only hide it. Kept
-    where the name needs it (several rooms share it) or the clause's place is that room."""
-    args = call.arguments
-    if call.name not in READ_ONLY_TOOLS or not isinstance(args.get("name"), str):
-        return call
-    if not isinstance(where := args.get("area"), str):
-        return call
-    room = _canonical_area(home, where)
-    if room in areas_named(text, home) or (area and room.casefold() == area.casefold()):
-        return call
-    bare = replace(call, arguments={k: v for k, v in args.items() if k != "area"})
-    return call if _shared_name_areas(bare, home) else bare
-
-
-def fit_area(call: ToolCall, home: HomeContext, text: str) -> ToolCall:
-    """A call on a room, in the one room the sentence names where the model wrote another:
-    "shutters in the sitting room to 30" decoded with Bedroom 1 would ask which room was
-    meant, though the sentence said it."""
-    args = call.arguments
-    if args.get("name") or not isinstance(where := args.get("area"), str):
-        return call
-    said = areas_named(text, home)
-    if len(said) != 1 or _canonical_area(home, where) in said:
-        return call
-    return replace(call, arguments={**args, "area": next(iter(said))})
+def fitted_confidence(
+    call: ToolCall,
+    fitted: ToolCall,
+    confidence: float,
+    by_argument: dict[str, float],
+    decided: frozenset[str] = frozenset(),
+) -> float:
+    """The confidence of a call after ``fit_read``: over the model's choices that still decide
+    what runs. An argument that the fit dropped, replaced, or set to what the sentence says
+    (``decided``) no longer rests on the model ("is the road safe" read with the class the model
+    doubted, then fitted to the Road's own class and the state "safe" says): its tokens do not
+    count. ``""`` holds the call's other choices (the tool, whether to close the arguments),
+    which always count. Without per-argument numbers (an engine that reports none) nothing
+    changes."""
+    if (fitted == call and not decided) or not by_argument:
+        return confidence
+    kept = [
+        p
+        for key, p in by_argument.items()
+        if key == ""
+        or (key not in decided and fitted.arguments.get(key) == call.arguments.get(key))
+    ]
+    return max(confidence, min(kept, default=confidence))
 
 
 def fit_kind(call: ToolCall, text: str) -> ToolCall:
@@ -164,11 +120,44 @@ def fit_shared_name(
     return replace(call, arguments={**call.arguments, "area": meant[0]})
 
 
+def fit_area(call: ToolCall, home: HomeContext, text: str) -> ToolCall:
+    """A call on a room, in the one room the sentence names where the model wrote another:
+    "shutters in the sitting room to 30" decoded with Bedroom 1 would ask which room was
+    meant, though the sentence said it."""
+    args = call.arguments
+    if args.get("name") or not isinstance(where := args.get("area"), str):
+        return call
+    said = areas_named(text, home)
+    if len(said) != 1 or _canonical_area(home, where) in said:
+        return call
+    return replace(call, arguments={**args, "area": next(iter(said))})
+
+
+def _unsaid_read_area(
+    call: ToolCall, home: HomeContext, text: str, area: str | None
+) -> ToolCall:
+    """A read of a named device without a room nobody said ("what mode is the thermostat in"
+    read in the Bedroom): the name says which device; an unsaid room can only hide it. Kept
+    where the name needs it (several rooms share it) or the clause's place is that room."""
+    args = call.arguments
+    if call.name not in READ_ONLY_TOOLS or not isinstance(args.get("name"), str):
+        return call
+    if not isinstance(where := args.get("area"), str):
+        return call
+    room = _canonical_area(home, where)
+    if room in areas_named(text, home) or (area and room.casefold() == area.casefold()):
+        return call
+    bare = replace(call, arguments={k: v for k, v in args.items() if k != "area"})
+    return call if _shared_name_areas(bare, home) else bare
+
+
 # Words that end an item when reading back from it: "milk and eggs", "can you add some".
 _ITEM_BOUNDARY = frozenset({"and", "or", "also", "then", "plus", "please", "to", "on", "in",
                             "into", "onto", "for", "a", "an", "the", "some", "more", "another",
                             "my", "our", "can", "could", "would", "you", "me", "i",
                             "we"})  # fmt: skip
+
+
 _ITEM_END = frozenset({"to", "on", "onto", "in", "into"})
 
 
@@ -197,6 +186,45 @@ def fit_item(call: ToolCall, text: str) -> ToolCall:
         return call  # no asking verb before it: nothing to read back to
     grown = " ".join(toks[start : end + n])
     return replace(call, arguments={**call.arguments, "item": grown})
+
+
+# A state word in another domain's terms, as that domain says it. A binary sensor is on or off,
+# and what people ask is what that means for its class (HA's frontend says "Open" for a door
+# sensor that is on, "Unlocked" for a lock sensor that is on); a cover or a lock is never on or
+# off, so the model's on/off for one is open/closed, unlocked/locked; a person is home or not.
+_STATE_IN_DOMAIN: dict[str, dict[str, str]] = {
+    "binary_sensor": {"open": "on", "opened": "on", "closed": "off", "unlocked": "on",
+                      "locked": "off", "home": "on", "not_home": "off", "detected": "on",
+                      "clear": "off"},
+    "cover": {"on": "open", "off": "closed", "up": "open", "down": "closed"},
+    "valve": {"on": "open", "off": "closed"},
+    "lock": {"on": "unlocked", "off": "locked", "closed": "locked"},
+    "person": {"on": "home", "off": "not_home", "away": "not_home"},
+}  # fmt: skip
+
+
+def fit_read(call: ToolCall, home: HomeContext, text: str = "") -> ToolCall:
+    """A read with only the filters its device can pass, asking for the state the user said.
+
+    HA answers "is the log file big" (``name`` Log file, ``device_class`` power) with "could
+    not find Log file" when the Log file is a data-size sensor: the name says which entity is
+    meant, and a domain or class it does not have only hides it. So a named read keeps the
+    domain and device class of one of its namesakes where it gave them (the name shared by a
+    phone's sensors is still told apart by them), drops those none of them has, drops an area
+    that only repeats words of the name when no namesake is in it ("Living room irradiance"
+    in no area), and asks a sensor for its value, not whether it is "on".
+
+    The state is the one the sentence says, in the device's own terms (``states``): "is the
+    kitchen leak sensor wet" asks for ``on``, whatever state the model wrote or left out; where
+    namesakes of several classes share the name, the one whose state was said is meant ("is
+    the pet door open": the door sensor, not the pet door's lock sensor); "open or closed?"
+    asks for no state (HA reads it out). Where the sentence says none, the model's state is
+    put in the device's terms ("is the shed window shut": off for a binary sensor, closed for
+    a cover; ``_STATE_IN_DOMAIN``). A read without a name keeps its filters and gets the state
+    said for its one domain and class ("are any doors not locked") and the one area the sentence
+    names, where the model left the place out.
+    """
+    return fit_read_decided(call, home, text)[0]
 
 
 def fit_read_decided(
@@ -348,31 +376,6 @@ def _namesake_meant(
     if len(choice) == 1 and kinds_kept != set(choice):
         return choice[0]
     return None
-
-
-def fitted_confidence(
-    call: ToolCall,
-    fitted: ToolCall,
-    confidence: float,
-    by_argument: dict[str, float],
-    decided: frozenset[str] = frozenset(),
-) -> float:
-    """The confidence of a call after ``fit_read``: over the model's choices that still decide
-    what runs. An argument that the fit dropped, replaced, or set to what the sentence says
-    (``decided``) no longer rests on the model ("is the road safe" read with the class the model
-    doubted, then fitted to the Road's own class and the state "safe" says): its tokens do not
-    count. ``""`` holds the call's other choices (the tool, whether to close the arguments),
-    which always count. Without per-argument numbers (an engine that reports none) nothing
-    changes."""
-    if (fitted == call and not decided) or not by_argument:
-        return confidence
-    kept = [
-        p
-        for key, p in by_argument.items()
-        if key == ""
-        or (key not in decided and fitted.arguments.get(key) == call.arguments.get(key))
-    ]
-    return max(confidence, min(kept, default=confidence))
 
 
 def _say_state(args: dict[str, Any], asked: set[str]) -> bool:
