@@ -23,7 +23,6 @@ from .policy import (
     _LIST_ADD,
     _LIST_ADD_WORDS,
     _OPPOSITE,
-    _PLACE_FILLERS,
     READ_ONLY_TOOLS,
     _canonical_area,
     _content,
@@ -98,22 +97,12 @@ def fit_shared_name(
     call: ToolCall, home: HomeContext, text: str, area: str | None = None
 ) -> ToolCall:
     """A device whose name several rooms share, in the room the sentence names ("Priya's smart
-    bulb off": the Smart Bulb in Priya's Room; a room said by the words that are its own) or
-    else the clause's place; unchanged when neither is one of its rooms (the policy asks)."""
+    bulb off": the Smart Bulb in Priya's Room) or else the clause's place; unchanged when
+    neither is one of its rooms (the policy asks)."""
     rooms = _shared_name_areas(call, home)
     if not rooms:
         return call
-    sentence = _content(text)
-    said = [
-        a
-        for a in rooms
-        if any(
-            (own := _content(n) - _PLACE_FILLERS) and own <= sentence
-            for place in home.areas
-            if place.name == a
-            for n in place.names
-        )
-    ]
+    said = [a for a in rooms if a in areas_named(text, home)]
     meant = said if said else [a for a in rooms if area and a.casefold() == area.casefold()]
     if len(meant) != 1:
         return call

@@ -693,9 +693,6 @@ def _plural_kinds(text: str) -> frozenset[str]:
     return frozenset(w for w in plural if w in _ALL_DEVICE_WORDS)
 
 
-_PLACE_FILLERS = frozenset({"room", "s"})  # "Priya's Room" is said as "Priya's"
-
-
 def _shared_name_areas(call: ToolCall, home: HomeContext) -> list[str]:
     """The rooms of the devices called by the call's name, where several rooms have one
     ("Smart Bulb" in each bedroom) and the call names none: HA cannot tell them apart."""
@@ -903,8 +900,19 @@ def _named_entity_is_said(call: ToolCall, home: HomeContext, sentence: frozenset
     )
 
 
+_POSSESSIVE_ROOM = re.compile(r"^\s*(\S+'s)\s+room\s*$", re.IGNORECASE)
+
+
 def _areas_said(home: HomeContext, sentence: frozenset[str]) -> set[str]:
-    return {a.name for a in home.areas if any(_mentions(n, sentence) for n in a.names)}
+    """The areas whose every word the sentence says, a room called after someone by the
+    possessive alone ("Priya's smart bulb": Priya's Room)."""
+    return {
+        a.name
+        for a in home.areas
+        for n in a.names
+        if _mentions(n, sentence)
+        or ((m := _POSSESSIVE_ROOM.match(n)) and _mentions(m.group(1), sentence))
+    }
 
 
 def areas_named(text: str, home: HomeContext) -> set[str]:

@@ -987,14 +987,17 @@ def test_a_name_several_rooms_share_is_fitted_to_the_room_meant_or_asked() -> No
         areas=(AreaInfo("Priya's Room"), AreaInfo("Tom's Room")),
     )
     off = ToolCall("HassTurnOff", {"name": "Smart Bulb"})
-    # the room's own words said ("Priya's" for Priya's Room), or the satellite's room
-    assert fit_call(off, home, "Priya's smart bulb off")[0].arguments["area"] == "Priya's Room"
+    # the room's own words said ("Priya's" for Priya's Room), or the satellite's room; the
+    # policy takes the possessive as the room said
+    fitted = fit_call(off, home, "Priya's smart bulb off")[0]
+    assert fitted.arguments["area"] == "Priya's Room"
+    tools = (ToolSchema("HassTurnOff", "", TARGET),)
+    assert decide("Priya's smart bulb off", [fitted], (0.99,), tools, home).act == [fitted]
     assert fit_call(off, home, "smart bulb off", "Tom's Room")[0].arguments["area"] == "Tom's Room"
     read = ToolCall("HassGetState", {"name": "Door", "state": ["locked"]})
     assert fit_call(read, home, "is Tom's door locked")[0].arguments["area"] == "Tom's Room"
     # neither: unchanged, and the policy asks which room
     assert fit_call(off, home, "smart bulb off")[0] == off
-    tools = (ToolSchema("HassTurnOff", "", TARGET),)
     decision = decide("smart bulb off", [off], (0.99,), tools, home)
     assert decision.act == [] and decision.pending is not None
     assert decision.pending.key == "area"
