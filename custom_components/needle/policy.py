@@ -905,14 +905,15 @@ _POSSESSIVE_ROOM = re.compile(r"^\s*(\S+'s)\s+room\s*$", re.IGNORECASE)
 
 def _areas_said(home: HomeContext, sentence: frozenset[str]) -> set[str]:
     """The areas whose every word the sentence says, a room called after someone by the
-    possessive alone ("Priya's smart bulb": Priya's Room)."""
-    return {
-        a.name
-        for a in home.areas
-        for n in a.names
-        if _mentions(n, sentence)
-        or ((m := _POSSESSIVE_ROOM.match(n)) and _mentions(m.group(1), sentence))
-    }
+    possessive alone ("Priya's smart bulb": Priya's Room); where one area's words are part of
+    another's that was said, the longer ("room b": Room B, not Room A, whose "a" is no word)."""
+    said: dict[str, frozenset[str]] = {}
+    for a in home.areas:
+        for n in a.names:
+            m = _POSSESSIVE_ROOM.match(n)
+            if _mentions(n, sentence) or (m and _mentions(m.group(1), sentence)):
+                said[a.name] = said.get(a.name, frozenset()) | _content(n)
+    return {a for a, w in said.items() if not any(w < other for other in said.values())}
 
 
 def areas_named(text: str, home: HomeContext) -> set[str]:

@@ -1043,3 +1043,16 @@ def test_a_read_no_exposed_device_can_answer_is_not_run() -> None:
     # a yes/no read runs: "any fans on in the bedroom" is answered "No." by HA
     on = ToolCall("HassGetState", {"area": "Bedroom", "domain": ["fan"], "state": ["on"]})
     assert decide("any fans on in the bedroom?", [on], (0.99,), tools, HOME).act == [on]
+
+
+def test_the_room_said_is_the_one_with_the_most_of_its_words_said() -> None:
+    from custom_components.needle.policy import areas_named
+
+    home = HomeContext(
+        entities=(),
+        areas=(AreaInfo("Room A", aliases=("Tom's Room",)), AreaInfo("Room B"), AreaInfo("Hall")),
+    )
+    # "a" is no word of a name: Room A is "room"; "room b" says Room B, not both
+    assert areas_named("room b heater on", home) == {"Room B"}
+    assert areas_named("Tom's lamp on", home) == {"Room A"}
+    assert areas_named("lamps in room b and the hall", home) == {"Room B", "Hall"}
