@@ -427,12 +427,17 @@ def decoder_tools(
     there is one (``_the_one_described``), and a to-do list the list the sentence says most of
     (``_the_list_said``); a question ("have we left the back door open") changes nothing
     (``decide_parts`` holds every command of one), so it is answered with the reading tools
-    only, where the prompt has one; and a read names only what the sentence points at
-    (``grounded_read_tools``)."""
+    only, where the prompt has one, and a sentence that is none (nor a follow-up to one) gets
+    no state read, which the policy would hold; and a read names only what the sentence points
+    at (``grounded_read_tools``)."""
     tools = tuple(tools)
     if asks(text):
         reads = tuple(t for t in tools if t.name in READ_ONLY_TOOLS)
         tools = reads or tools
+    elif not (_asked_before(previous) and not _commands(text)):
+        # "bedroom 4 main on please" is no question: a state read is held ("I did not hear a
+        # question"), so the decoder does not write one
+        tools = tuple(t for t in tools if t.name != "HassGetState") or tools
     tools = _the_one_described(_switchable_names(tools, home), text, home)
     tools = _the_list_said(tools, text, home)
     return _said_classes(grounded_read_tools(tools, text, home, previous), text)
@@ -457,6 +462,16 @@ def _said_classes(tools: tuple[ToolSchema, ...], text: str) -> tuple[ToolSchema,
             replace(p, enum=keep) if p.name == "device_class" else p for p in tool.params
         )))  # fmt: skip
     return tuple(out)
+
+
+def _asked_before(previous: Turn | None) -> bool:
+    """Whether the last turn was a question: "and in the bedroom?" after "are the lights on in
+    the kitchen" is still one."""
+    return (
+        previous is not None
+        and bool(previous.calls)
+        and all(c.name in READ_ONLY_TOOLS for c in previous.calls)
+    )
 
 
 def _with_names(tool: ToolSchema, names: tuple[str, ...]) -> ToolSchema:
@@ -1347,12 +1362,7 @@ def decide_parts(
     act: list[ToolCall] = []
     held: list[Held] = []
     questions: list[Pending] = []
-    # "and in the bedroom?" after "are the lights on in the kitchen": still a question
-    asked_before = (
-        previous is not None
-        and bool(previous.calls)
-        and all(c.name in READ_ONLY_TOOLS for c in previous.calls)
-    )
+    asked_before = _asked_before(previous)
     i = -1
     for part, negation in zip(parts, negations, strict=True):
         if negation:  # refused alone: the other clauses still run

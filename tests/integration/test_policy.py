@@ -684,13 +684,16 @@ def test_a_question_is_decoded_with_the_reading_tools_only() -> None:
     asked = decoder_tools(tools, "have we left the office fan on?", HOME, None)
     assert [t.name for t in asked] == ["HassGetState"]
     assert _names(asked, "HassGetState") == ("Office Fan",)
-    # a command keeps every tool (a polite one too); a question with no reading tool in the
+    # a command (a polite one too) gets no state read, which the policy would hold; a
+    # follow-up to a question may still be one; a question with no reading tool in the
     # prompt keeps the commands, which the policy then refuses
     for text in ("turn on the office fan", "could you turn on the office fan?"):
-        assert [t.name for t in decoder_tools(tools, text, HOME, None)] == [
-            "HassTurnOn",
-            "HassGetState",
-        ]
+        assert [t.name for t in decoder_tools(tools, text, HOME, None)] == ["HassTurnOn"]
+    asked = Turn("is the desk lamp on?", (ToolCall("HassGetState", {"name": "Desk Lamp"}),))
+    assert [t.name for t in decoder_tools(tools, "and the office fan", HOME, asked)] == [
+        "HassTurnOn", "HassGetState",
+    ]  # fmt: skip
+    assert [t.name for t in decoder_tools(tools, "turn it off", HOME, asked)] == ["HassTurnOn"]
     assert [t.name for t in decoder_tools(tools[:1], "is the fan on?", HOME, None)] == [
         "HassTurnOn"
     ]
