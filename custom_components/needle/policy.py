@@ -437,7 +437,8 @@ def decoder_tools(
     elif not (_asked_before(previous) and not _commands(text)):
         # "bedroom 4 main on please" is no question: a state read is held ("I did not hear a
         # question"), so the decoder does not write one
-        tools = tuple(t for t in tools if t.name != "HassGetState") or tools
+        unasked = _unasked_reads(text)
+        tools = tuple(t for t in tools if t.name not in unasked) or tools
     tools = _the_one_described(_switchable_names(tools, home), text, home)
     tools = _the_list_said(tools, text, home)
     return _said_classes(grounded_read_tools(tools, text, home, previous), text)
@@ -462,6 +463,15 @@ def _said_classes(tools: tuple[ToolSchema, ...], text: str) -> tuple[ToolSchema,
             replace(p, enum=keep) if p.name == "device_class" else p for p in tool.params
         )))  # fmt: skip
     return tuple(out)
+
+
+def _unasked_reads(text: str) -> frozenset[str]:
+    """The reads a sentence that is no question does not ask for: a device's state, and a
+    temperature where it names no heating or temperature ("remind me how tall mount everest
+    is" is no thermostat reading)."""
+    if "climate" in sentence_domains(text):
+        return frozenset({"HassGetState"})
+    return frozenset({"HassGetState", "HassClimateGetTemperature"})
 
 
 def _asked_before(previous: Turn | None) -> bool:
@@ -1405,7 +1415,7 @@ def decide_parts(
             if is_question and not read_only:
                 asked = Held(call, "that sounded like a question, and a question changes nothing",
                              ASKED)  # fmt: skip
-            elif call.name == "HassGetState" and not (
+            elif call.name in _unasked_reads(clause) and not (
                 is_question or (asked_before and not _commands(clause))
             ):
                 asked = Held(call, "I did not hear a question", NOT_ASKED)

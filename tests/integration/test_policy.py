@@ -1059,3 +1059,18 @@ def test_the_room_said_is_the_one_with_the_most_of_its_words_said() -> None:
     assert areas_named("room b heater on", home) == {"Room B"}
     assert areas_named("Tom's lamp on", home) == {"Room A"}
     assert areas_named("lamps in room b and the hall", home) == {"Room B", "Hall"}
+
+
+def test_a_temperature_nobody_asked_for_is_not_read() -> None:
+    from custom_components.needle.policy import decoder_tools
+
+    temp = ToolSchema("HassClimateGetTemperature", "", (ToolParam("area"),))
+    tools = (temp, ToolSchema("HassTurnOn", "", TARGET))
+    call = ToolCall("HassClimateGetTemperature", {"area": "Kitchen"})
+    held = decide("remind me how tall mount everest is", [call], (0.99,), tools, HOME)
+    assert held.act == [] and held.held[0].kind == NOT_ASKED
+    assert [t.name for t in decoder_tools(tools, "remind me how tall mount everest is", HOME,
+                                          None)] == ["HassTurnOn"]  # fmt: skip
+    # a temperature said, or asked about: read
+    for text in ("kitchen temperature", "how warm is the kitchen?"):
+        assert decide(text, [call], (0.99,), tools, HOME).act == [call], text
