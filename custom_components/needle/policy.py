@@ -261,7 +261,9 @@ def asks(text: str) -> bool:
     if not sep:
         lead, sep, rest = folded.partition(": ")
     if sep and rest and tokens(rest)[:1] and tokens(rest)[0] in _QUESTION_WORDS:
-        return not _commands(lead)  # "in the lounge, which lights are on"
+        # "in the lounge, which lights are on"; "heat pump: which mode is it in" (a colon sets
+        # a topic, even one that starts like a verb)
+        return sep == ": " or not _commands(lead)
     if _TAG_QUESTION.search(folded) and toks[0] not in _COMMAND_VERBS:
         return True
     return (

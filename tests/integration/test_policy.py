@@ -111,6 +111,7 @@ def test_negation_governs_a_command(text: str, expect: bool) -> None:
         ("the porch light's still on, isn't it", True),
         ("in the lounge, which lights are still on", True),
         ("in the lounge, turn on the lights", False),
+        ("heat pump: which mode is it in", True),
         ("the blinds are down, aren't they?", True),
         ("the oven is off, right?", True),
         ("switch off the oven, right?", False),
