@@ -441,6 +441,8 @@ def decoder_tools(
         # question"), so the decoder does not write one
         unasked = _unasked_reads(text)
         tools = tuple(t for t in tools if t.name not in unasked) or tools
+    contrary = _contrary_direction(text)
+    tools = tuple(t for t in tools if t.name != contrary) or tools
     tools = _the_one_described(_switchable_names(tools, home), text, home)
     tools = _the_list_said(tools, text, home)
     return _said_classes(grounded_read_tools(tools, text, home, previous), text)
@@ -1169,6 +1171,17 @@ def _unsaid_class(call: ToolCall, text: str, places: frozenset[str]) -> str | No
     return cls
 
 
+def _contrary_direction(text: str) -> str | None:
+    """The on/off tool the sentence's own words rule out (``_contradicts`` holds it): "off"
+    without "on" rules out HassTurnOn, "turn ... on" without "off" HassTurnOff."""
+    said = words(text)
+    if "off" in said and "on" not in said:
+        return "HassTurnOn"
+    if "off" not in said and _SAID_ON.search(text):
+        return "HassTurnOff"
+    return None
+
+
 def _contradicts(
     call: ToolCall, text: str, said: frozenset[str], places: frozenset[str] = frozenset()
 ) -> Held | None:
@@ -1176,9 +1189,9 @@ def _contradicts(
     call ("on" alone may be a preposition: "the light on the porch"), a cover of another class
     than the one said ("close the garage door" with the blinds' class). ``places``: words of
     the areas the sentence names ("the blinds in the garage" says no garage door)."""
-    if call.name == "HassTurnOn" and "off" in said and "on" not in said:
+    if call.name == _contrary_direction(text) == "HassTurnOn":
         return Held(call, "you said off, not on", UNGROUNDED)
-    if call.name == "HassTurnOff" and "off" not in said and _SAID_ON.search(text):
+    if call.name == _contrary_direction(text) == "HassTurnOff":
         return Held(call, "you said on, not off", UNGROUNDED)
     if call.name in FREE_NAME_TOOLS:
         needed = _TIMER_WORDS | _TIMER_EXTRA.get(call.name, frozenset())

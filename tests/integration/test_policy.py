@@ -1075,3 +1075,16 @@ def test_a_temperature_nobody_asked_for_is_not_read() -> None:
     # a temperature said, or asked about: read
     for text in ("kitchen temperature", "how warm is the kitchen?"):
         assert decide(text, [call], (0.99,), tools, HOME).act == [call], text
+
+
+def test_the_decoder_is_not_offered_the_direction_the_sentence_rules_out() -> None:
+    from custom_components.needle.policy import decoder_tools
+
+    tools = (ToolSchema("HassTurnOn", "", TARGET), ToolSchema("HassTurnOff", "", TARGET))
+    names = [t.name for t in decoder_tools(tools, "office fan off please", HOME, None)]
+    assert names == ["HassTurnOff"]
+    names = [t.name for t in decoder_tools(tools, "switch on the office fan", HOME, None)]
+    assert names == ["HassTurnOn"]
+    # neither said, or both: both stay
+    for text in ("kill the office fan", "office fan on, desk lamp off"):
+        assert decoder_tools(tools, text, HOME, None) == tools, text
