@@ -442,7 +442,8 @@ def decoder_tools(
         unasked = _unasked_reads(text)
         tools = tuple(t for t in tools if t.name not in unasked) or tools
     contrary = _contrary_direction(text)
-    tools = tuple(t for t in tools if t.name != contrary) or tools
+    said = tuple(t for t in tools if t.name != contrary and not _no_timer_said(t.name, text))
+    tools = said or tools
     tools = _the_one_described(_switchable_names(tools, home), text, home)
     tools = _the_list_said(tools, text, home)
     return _said_classes(grounded_read_tools(tools, text, home, previous), text)
@@ -1171,6 +1172,14 @@ def _unsaid_class(call: ToolCall, text: str, places: frozenset[str]) -> str | No
     return cls
 
 
+def _no_timer_said(tool: str, text: str) -> bool:
+    """A timer tool for a sentence that says no timer ("pause the living room" is music)."""
+    if tool not in FREE_NAME_TOOLS:
+        return False
+    needed = _TIMER_WORDS | _TIMER_EXTRA.get(tool, frozenset())
+    return not {_stem(w) for w in words(text)} & needed
+
+
 def _contrary_direction(text: str) -> str | None:
     """The on/off tool the sentence's own words rule out (``_contradicts`` holds it): "off"
     without "on" rules out HassTurnOn, "turn ... on" without "off" HassTurnOff."""
@@ -1193,10 +1202,8 @@ def _contradicts(
         return Held(call, "you said off, not on", UNGROUNDED)
     if call.name == _contrary_direction(text) == "HassTurnOff":
         return Held(call, "you said on, not off", UNGROUNDED)
-    if call.name in FREE_NAME_TOOLS:
-        needed = _TIMER_WORDS | _TIMER_EXTRA.get(call.name, frozenset())
-        if not {_stem(w) for w in said} & needed:
-            return Held(call, "I did not hear a timer", WRONG_DEVICE)
+    if _no_timer_said(call.name, text):
+        return Held(call, "I did not hear a timer", WRONG_DEVICE)
     classes = {str(c) for c in call.arguments.get("device_class") or ()}
     named = (COVER_CLASSES & said) - places
     if classes & _OPENING_CLASSES and named and not classes & named:

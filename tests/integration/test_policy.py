@@ -1088,3 +1088,9 @@ def test_the_decoder_is_not_offered_the_direction_the_sentence_rules_out() -> No
     # neither said, or both: both stay
     for text in ("kill the office fan", "office fan on, desk lamp off"):
         assert decoder_tools(tools, text, HOME, None) == tools, text
+    # a timer tool needs a timer said
+    timers = (*tools, ToolSchema("HassPauseTimer", "", (ToolParam("area"),)))
+    assert "HassPauseTimer" not in [t.name for t in decoder_tools(timers, "pause the office",
+                                                                  HOME, None)]  # fmt: skip
+    assert "HassPauseTimer" in [t.name for t in decoder_tools(timers, "pause the timer", HOME,
+                                                              None)]  # fmt: skip
