@@ -46,10 +46,36 @@ def fit_call(
     call = fit_shared_name(fit_kind(call, text), home, text, area)
     placed = fit_area(_unsaid_read_area(call, home, text, area), home, text)
     decided = frozenset({"area"}) if placed != call else frozenset()
+    if _name_said(placed, home, text):
+        decided |= {"name"}
     if placed.name in _LIST_ADD:
         return fit_item(placed, text), decided  # the model's doubt about the item stays
     fitted, read_decided = fit_read_decided(placed, home, text)
     return fitted, decided | read_decided
+
+
+def _name_said(call: ToolCall, home: HomeContext, text: str) -> bool:
+    """Whether the sentence says the call's device by every word of its name, and no other
+    device by more of its words ("can I get the lamp on in bedroom 5": the Bedroom 5 Lamp):
+    then the sentence, not the model, chose it."""
+    name = call.arguments.get("name")
+    if not isinstance(name, str) or call.name in _LIST_ADD:
+        return False
+    sentence = _content(text)
+    said = {
+        e.entity_id: max(len(_content(n)) for n in e.names if _mentions(n, sentence))
+        for e in home.entities
+        if any(_mentions(n, sentence) for n in e.names)
+    }
+    if not said:
+        return False
+    best = max(said.values())
+    folded = name.casefold()
+    chosen = {
+        e.entity_id for e in home.entities if folded in (n.casefold() for n in e.names)
+    }
+    top = {k for k, v in said.items() if v == best}
+    return bool(chosen) and top <= chosen
 
 
 def fitted_confidence(

@@ -261,3 +261,21 @@ def test_the_kind_said_decides_a_read_s_domain() -> None:
     fans = ToolCall("HassGetState", {"domain": ["fan"], "state": ["off"]})
     assert "domain" in fit_read_decided(fans, HOME, "have all the fans been switched off")[1]
     assert "domain" not in fit_read_decided(fans, HOME, "is everything switched off")[1]
+
+
+def test_a_name_said_in_full_is_the_sentence_s_choice() -> None:
+    from custom_components.needle.fit import fit_call
+    from custom_components.needle.prompt import AreaInfo
+
+    home = HomeContext(
+        entities=(
+            EntityInfo("light.b5", "Bedroom 5 Lamp", "light", area="Bedroom 5"),
+            EntityInfo("light.b5r", "Bedroom 5 Reading Lamp", "light", area="Bedroom 5"),
+        ),
+        areas=(AreaInfo("Bedroom 5"),),
+    )
+    lamp = ToolCall("HassTurnOn", {"name": "Bedroom 5 Lamp"})
+    assert "name" in fit_call(lamp, home, "can I get the lamp on in bedroom 5")[1]
+    # another device said by more of its words, or the name not said in full: the model's
+    assert "name" not in fit_call(lamp, home, "bedroom 5 reading lamp on")[1]
+    assert "name" not in fit_call(lamp, home, "the lamp on please")[1]
