@@ -18,6 +18,7 @@ import re
 from dataclasses import replace
 from typing import Any
 
+from .const import STEP_TOOL
 from .engine.schema import ToolCall
 from .policy import (
     _LIST_ADD,
@@ -29,9 +30,10 @@ from .policy import (
     _mentions,
     _shared_name_areas,
     areas_named,
+    one_described,
     sentence_domains,
 )
-from .prompt import EntityInfo, HomeContext
+from .prompt import FREE_NAME_TOOLS, EntityInfo, HomeContext
 from .states import asked_states
 
 
@@ -43,7 +45,7 @@ def fit_call(
     place, from the satellite or another clause), a read to its device and the state said
     (``fit_read_decided``), a list item to all of its words (``fit_item``). Also the arguments
     the sentence decided (``fitted_confidence``)."""
-    call = fit_shared_name(fit_kind(call, text), home, text, area)
+    call = fit_shared_name(fit_the_one(fit_kind(call, text), home, text), home, text, area)
     placed = fit_area(_unsaid_read_area(call, home, text, area), home, text)
     decided = frozenset({"area"}) if placed != call else frozenset()
     if _name_said(placed, home, text):
@@ -101,6 +103,35 @@ def fitted_confidence(
         or (key not in decided and fitted.arguments.get(key) == call.arguments.get(key))
     ]
     return max(confidence, min(kept, default=confidence))
+
+
+def fit_the_one(call: ToolCall, home: HomeContext, text: str) -> ToolCall:
+    """A command on a whole room or kind, where every word of the sentence describes one device
+    there (``policy.one_described``): "yeelight on in the bedroom" decoded as every light of
+    the bedroom switches the Yeelight alone."""
+    args = call.arguments
+    if call.name in READ_ONLY_TOOLS | FREE_NAME_TOOLS | _LIST_ADD or call.name == STEP_TOOL:
+        return call
+    if args.get("name") or not {"area", "floor", "domain", "device_class"} & args.keys():
+        return call
+    one = one_described(text, home)
+    if one is None:
+        return call
+    domains, classes = args.get("domain"), args.get("device_class")
+    if isinstance(domains, list) and one.domain not in domains:
+        return call
+    if isinstance(classes, list) and one.device_class not in classes:
+        return call
+    where = args.get("area")
+    if isinstance(where, str) and (one.area or "").casefold() != _canonical_area(
+        home, where
+    ).casefold():
+        return call
+    floor = args.get("floor")
+    if isinstance(floor, str) and (one.floor or "").casefold() != floor.casefold():
+        return call
+    rest = {k: v for k, v in args.items() if k not in ("area", "floor", "domain", "device_class")}
+    return replace(call, arguments={**rest, "name": one.name})
 
 
 def fit_kind(call: ToolCall, text: str) -> ToolCall:

@@ -1094,3 +1094,23 @@ def test_the_decoder_is_not_offered_the_direction_the_sentence_rules_out() -> No
                                                                   HOME, None)]  # fmt: skip
     assert "HassPauseTimer" in [t.name for t in decoder_tools(timers, "pause the timer", HOME,
                                                               None)]  # fmt: skip
+
+
+def test_a_room_call_where_the_sentence_describes_one_device_switches_that_one() -> None:
+    from custom_components.needle.fit import fit_call
+
+    home = HomeContext(
+        entities=(
+            *HOME.entities,
+            EntityInfo("light.yee", "Yeelight Strip", "light", area="Office"),
+        ),
+        areas=HOME.areas,
+    )
+    room = ToolCall("HassTurnOn", {"area": "Office", "domain": ["light"]})
+    assert fit_call(room, home, "yeelight on in the office")[0].arguments == {
+        "name": "Yeelight Strip"
+    }
+    # nothing describes one device, or the one is elsewhere: the room call stays
+    assert fit_call(room, home, "lights on in the office")[0] == room
+    kitchen = ToolCall("HassTurnOn", {"area": "Kitchen", "domain": ["light"]})
+    assert fit_call(kitchen, home, "yeelight on")[0] == kitchen
