@@ -1133,6 +1133,12 @@ def _open_target(
     return Pending("", (call,), 0, "area", tuple((a, a) for a in areas))
 
 
+def _read_subject(call: ToolCall) -> bool:
+    """Whether a state read says what to read: a device, a kind or class, or a state ("what
+    is on in the kitchen"); a room alone would read out everything in it."""
+    return any(call.arguments.get(k) for k in ("name", "domain", "device_class", "state"))
+
+
 def _reads_nothing(call: ToolCall, home: HomeContext) -> bool:
     """A read out of a kind of device that no exposed entity is ("what's still powered in the
     kitchen" read as binary sensors of class temperature, which HA does not have): HA could
@@ -1445,6 +1451,9 @@ def decide_parts(
                 asked = Held(call, f"I did not hear which sensors to check ({cls})", UNGROUNDED)
             elif read_only and _reads_nothing(call, home):
                 asked = Held(call, _NO_MATCH_REASON, NO_MATCH)
+            elif call.name == "HassGetState" and not _read_subject(call):
+                # "what's the temperature in room b" read as every device of the room
+                asked = Held(call, "I did not hear what to check", UNGROUNDED)
             elif except_one and not read_only and not call.arguments.get("name"):
                 asked = Held(call, "I cannot leave one device out of a group yet", EXCEPTION)
             problem = (

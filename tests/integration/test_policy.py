@@ -1114,3 +1114,12 @@ def test_a_room_call_where_the_sentence_describes_one_device_switches_that_one()
     assert fit_call(room, home, "lights on in the office")[0] == room
     kitchen = ToolCall("HassTurnOn", {"area": "Kitchen", "domain": ["light"]})
     assert fit_call(kitchen, home, "yeelight on")[0] == kitchen
+
+
+def test_a_read_of_a_room_alone_is_not_run() -> None:
+    tools = (ToolSchema("HassGetState", "", (*TARGET, ToolParam("state", "array"))),)
+    room = ToolCall("HassGetState", {"area": "Office"})
+    decision = decide("what's the temperature in the office?", [room], (0.99,), tools, HOME)
+    assert decision.act == [] and decision.held[0].kind == UNGROUNDED
+    on = ToolCall("HassGetState", {"area": "Office", "state": ["on"]})
+    assert decide("what is on in the office?", [on], (0.99,), tools, HOME).act == [on]
