@@ -1077,7 +1077,18 @@ def _open_target(
         chosen = [e for e in home.entities if folded in (n.casefold() for n in e.names)]
         kinds = {e.domain for e in chosen} | set(tool_domains or ())
         pool = [e for e in home.entities if e.domain in kinds]
-        overlap = {e.entity_id: max(len(_content(n) & sentence) for n in e.names) for e in pool}
+        if not set(named) - {"timer"} and not tool_domains:
+            # no kind said and a tool for any kind ("let me in the summer house"): every
+            # device the words point at is a candidate, not only those of the model's kind
+            pool = [e for e in home.entities if e.domain not in _REPORTING_DOMAINS]
+        # words of a room said count for where, not for which ("the summer house": every
+        # "Summer House ..." device there)
+        room_words = {w for a in home.areas if a.name in said_areas for n in a.names
+                      for w in _content(n)}  # fmt: skip
+        overlap = {
+            e.entity_id: max(len((_content(n) & sentence) - room_words) for n in e.names)
+            for e in pool
+        }
         only = tool_domains and sum(e.domain in tool_domains for e in home.entities) == 1
         # "heat to 22" with one thermostat: the tool itself names the device
         if not only and not _points_at(chosen, sentence, said_areas, named):

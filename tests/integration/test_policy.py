@@ -1123,3 +1123,24 @@ def test_a_read_of_a_room_alone_is_not_run() -> None:
     assert decision.act == [] and decision.held[0].kind == UNGROUNDED
     on = ToolCall("HassGetState", {"area": "Office", "state": ["on"]})
     assert decide("what is on in the office?", [on], (0.99,), tools, HOME).act == [on]
+
+
+def test_a_device_pointed_at_only_by_its_room_is_asked_about() -> None:
+    home = HomeContext(
+        entities=(
+            EntityInfo("media_player.sh", "Summer House Speaker", "media_player",
+                       area="Summer House"),
+            EntityInfo("lock.sh", "Summer House Door", "lock", area="Summer House"),
+            EntityInfo("light.sh", "Summer House Lights", "light", area="Summer House"),
+        ),
+        areas=(AreaInfo("Summer House"),),
+    )  # fmt: skip
+    speaker = ToolCall("HassTurnOn", {"name": "Summer House Speaker"})
+    decision = decide("let me in the summer house", [speaker], (0.99,), TOOLS, home)
+    assert decision.act == [] and decision.pending is not None
+    assert {c[0] for c in decision.pending.candidates} == {
+        "Summer House Speaker", "Summer House Door", "Summer House Lights",
+    }  # fmt: skip
+    # its own word said: run
+    said = decide("summer house speaker on", [speaker], (0.99,), TOOLS, home)
+    assert said.act == [speaker]
