@@ -1077,14 +1077,15 @@ def _open_target(
         chosen = [e for e in home.entities if folded in (n.casefold() for n in e.names)]
         kinds = {e.domain for e in chosen} | set(tool_domains or ())
         pool = [e for e in home.entities if e.domain in kinds]
+        room_words: set[str] = set()
         if not set(named) - {"timer"} and not tool_domains:
             # no kind said and a tool for any kind ("let me in the summer house"): every
-            # device the words point at is a candidate, not only those of the model's kind
+            # device the words point at is a candidate, not only those of the model's kind,
+            # and a room's words count for where, not for which (every "Summer House ..."
+            # device there)
             pool = [e for e in home.entities if e.domain not in _REPORTING_DOMAINS]
-        # words of a room said count for where, not for which ("the summer house": every
-        # "Summer House ..." device there)
-        room_words = {w for a in home.areas if a.name in said_areas for n in a.names
-                      for w in _content(n)}  # fmt: skip
+            room_words = {w for a in home.areas if a.name in said_areas for n in a.names
+                          for w in _content(n)}  # fmt: skip
         overlap = {
             e.entity_id: max(len((_content(n) & sentence) - room_words) for n in e.names)
             for e in pool
