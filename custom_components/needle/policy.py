@@ -1077,15 +1077,18 @@ def _open_target(
         chosen = [e for e in home.entities if folded in (n.casefold() for n in e.names)]
         kinds = {e.domain for e in chosen} | set(tool_domains or ())
         pool = [e for e in home.entities if e.domain in kinds]
-        room_words: set[str] = set()
         if not set(named) - {"timer"} and not tool_domains:
             # no kind said and a tool for any kind ("let me in the summer house"): every
-            # device the words point at is a candidate, not only those of the model's kind,
-            # and a room's words count for where, not for which (every "Summer House ..."
-            # device there)
+            # device the words point at is a candidate, not only those of the model's kind
             pool = [e for e in home.entities if e.domain not in _REPORTING_DOMAINS]
-            room_words = {w for a in home.areas if a.name in said_areas for n in a.names
-                          for w in _content(n)}  # fmt: skip
+        # the room first, then the device's own words: a room's words count for where, not
+        # for which (every "Summer House ..." device there; "the light in the living room"
+        # is not the Living Room Lamp more than the Play Corner)
+        here = [e for e in pool if e.area in context_areas]
+        if here:
+            pool = here
+        room_words = {w for a in home.areas if a.name in said_areas for n in a.names
+                      for w in _content(n)}  # fmt: skip
         overlap = {
             e.entity_id: max(len((_content(n) & sentence) - room_words) for n in e.names)
             for e in pool
@@ -1103,9 +1106,6 @@ def _open_target(
         best = max(overlap.values(), default=0)
         if best:
             pool = [e for e in pool if overlap[e.entity_id] == best]
-        here = [e for e in pool if e.area in context_areas]
-        if here:
-            pool = here
         if len(pool) <= 1 and (not pool or pool[0] in chosen):
             return None
         ranked = sorted(pool, key=lambda e: (e not in chosen, e.name.casefold()))
