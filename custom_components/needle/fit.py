@@ -28,6 +28,7 @@ from .policy import (
     _canonical_area,
     _content,
     _mentions,
+    _own_words,
     _shared_name_areas,
     areas_named,
     one_described,
@@ -45,7 +46,8 @@ def fit_call(
     place, from the satellite or another clause), a read to its device and the state said
     (``fit_read_decided``), a list item to all of its words (``fit_item``). Also the arguments
     the sentence decided (``fitted_confidence``)."""
-    call = fit_shared_name(fit_the_one(fit_kind(call, text), home, text), home, text, area)
+    call = fit_room_kind(fit_the_one(fit_kind(call, text), home, text), home, text)
+    call = fit_shared_name(call, home, text, area)
     placed = fit_area(_unsaid_read_area(call, home, text, area), home, text)
     decided = frozenset({"area"}) if placed != call else frozenset()
     if _name_said(placed, home, text):
@@ -132,6 +134,37 @@ def fit_the_one(call: ToolCall, home: HomeContext, text: str) -> ToolCall:
         return call
     rest = {k: v for k, v in args.items() if k not in ("area", "floor", "domain", "device_class")}
     return replace(call, arguments={**rest, "name": one.name})
+
+
+def fit_room_kind(call: ToolCall, home: HomeContext, text: str) -> ToolCall:
+    """A command naming one device that the sentence points at only by its room and its kind
+    ("turn on the living room light" decoded as the Living Room Lamp, beside the Play Corner)
+    is a command on that kind in that room, as HA's own sentences mean it: every light there.
+    Its full name said ("the living room lamp"), a word of its own, or the only one of its kind
+    in the room: as it is."""
+    args = call.arguments
+    if call.name not in _ROOM_KIND_TOOLS or {"area", "floor"} & args.keys():
+        return call
+    if not isinstance(name := args.get("name"), str):
+        return call
+    folded = name.casefold()
+    ents = [e for e in home.entities if folded in (n.casefold() for n in e.names)]
+    if len(ents) != 1 or not (e := ents[0]).area:
+        return call
+    sentence = _content(text)
+    if set(sentence_domains(text)) - {"timer"} != {e.domain} or e.area not in areas_named(
+        text, home
+    ):
+        return call
+    if any(_mentions(n, sentence) for n in e.names) or _own_words(e, home) & sentence:
+        return call
+    if sum(o.domain == e.domain and o.area == e.area for o in home.entities) < 2:
+        return call
+    rest = {k: v for k, v in args.items() if k not in ("name", "domain", "device_class")}
+    return replace(call, arguments={**rest, "area": e.area, "domain": [e.domain]})
+
+
+_ROOM_KIND_TOOLS = frozenset({"HassTurnOn", "HassTurnOff", "HassLightSet"})
 
 
 def fit_kind(call: ToolCall, text: str) -> ToolCall:

@@ -520,6 +520,11 @@ def _described(
     return own - around - _DEVICE_STEMS, own | around | kind
 
 
+def _own_words(e: EntityInfo, home: HomeContext) -> frozenset[str]:
+    """The words only e is called by: of its names, not its room's nor a kind's."""
+    return _described(e, _place_words(home))[0]
+
+
 def one_described(text: str, home: HomeContext) -> EntityInfo | None:
     """The one device every word of the sentence describes, if exactly one is: "turn on the
     wiz" (the WiZ RGBW Tunable 3F2A), "ecobee to 22", "bedroom 4 trv to 19".

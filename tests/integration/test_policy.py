@@ -1144,3 +1144,25 @@ def test_a_device_pointed_at_only_by_its_room_is_asked_about() -> None:
     # its own word said: run
     said = decide("summer house speaker on", [speaker], (0.99,), TOOLS, home)
     assert said.act == [speaker]
+
+
+def test_a_device_said_only_by_its_room_and_kind_is_the_room_s_kind() -> None:
+    from custom_components.needle.fit import fit_call
+
+    home = HomeContext(
+        entities=(
+            EntityInfo("light.lr_lamp", "Living Room Lamp", "light", area="Living Room"),
+            EntityInfo("light.corner", "Play Corner", "light", area="Living Room"),
+            EntityInfo("light.desk", "Desk Lamp", "light", area="Office"),
+        ),
+        areas=(AreaInfo("Living Room"), AreaInfo("Office")),
+    )
+    lamp = ToolCall("HassTurnOn", {"name": "Living Room Lamp"})
+    for text in ("turn on the living room light", "living room lights on"):
+        assert fit_call(lamp, home, text)[0].arguments == {
+            "area": "Living Room", "domain": ["light"],
+        }, text  # fmt: skip
+    # its full name said, or the only one of its kind in its room: as it is
+    assert fit_call(lamp, home, "turn on the living room lamp")[0] == lamp
+    desk = ToolCall("HassTurnOn", {"name": "Desk Lamp"})
+    assert fit_call(desk, home, "turn on the office light")[0] == desk
