@@ -41,21 +41,32 @@ from .states import asked_states
 def fit_call(
     call: ToolCall, home: HomeContext, text: str, area: str | None = None
 ) -> tuple[ToolCall, frozenset[str]]:
-    """A valid call fitted to the sentence before the policy decides on it: a device whose
-    name several rooms share to the room meant (``fit_shared_name``; ``area``: the clause's
-    place, from the satellite or another clause), a read to its device and the state said
-    (``fit_read_decided``), a list item to all of its words (``fit_item``). Also the arguments
-    the sentence decided (``fitted_confidence``)."""
-    call = fit_room_kind(fit_the_one(fit_kind(call, text), home, text), home, text)
-    call = fit_shared_name(call, home, text, area)
-    placed = fit_area(_unsaid_read_area(call, home, text, area), home, text)
-    decided = frozenset({"area"}) if placed != call else frozenset()
+    """A valid call fitted to the sentence before the policy decides on it (``area``: the
+    clause's place, from the satellite or another clause), and the arguments the sentence
+    decided, whose doubts no longer count (``fitted_confidence``). Commands: the one kind said
+    for a room (``fit_kind``), the one device described (``fit_the_one``), a room's kind for a
+    device said only by room and kind (``fit_room_kind``), the room meant for a shared name
+    (``fit_shared_name``), the room said (``fit_area``); reads: the device's filters and the
+    state said (``fit_read_decided``); a list item all its words (``fit_item``). Where a fit
+    replaces the model's choice by a guess of ours (the room's kind, a longer item), the
+    model's doubt about it still counts."""
+    decided: set[str] = set()
+    kinded = fit_kind(call, text)
+    one = fit_the_one(kinded, home, text)
+    if one != kinded:
+        decided |= {"area", "floor", "domain", "device_class"}  # the sentence named it
+    step = fit_shared_name(fit_room_kind(one, home, text), home, text, area)
+    placed = fit_area(_unsaid_read_area(step, home, text, area), home, text)
+    if placed != step:
+        decided.add("area")
     if _name_said(placed, home, text):
-        decided |= {"name"}
+        decided.add("name")
     if placed.name in _LIST_ADD:
-        return fit_item(placed, text), decided  # the model's doubt about the item stays
+        return fit_item(placed, text), frozenset(decided)
     fitted, read_decided = fit_read_decided(placed, home, text)
-    return fitted, decided | read_decided
+    # a read's filters dropped or replaced to fit its device were the device's to decide
+    changed = {k for k in placed.arguments if fitted.arguments.get(k) != placed.arguments[k]}
+    return fitted, frozenset(decided | read_decided | changed)
 
 
 def _name_said(call: ToolCall, home: HomeContext, text: str) -> bool:
@@ -89,21 +100,17 @@ def fitted_confidence(
     by_argument: dict[str, float],
     decided: frozenset[str] = frozenset(),
 ) -> float:
-    """The confidence of a call after ``fit_read``: over the model's choices that still decide
-    what runs. An argument that the fit dropped, replaced, or set to what the sentence says
-    (``decided``) no longer rests on the model ("is the road safe" read with the class the model
-    doubted, then fitted to the Road's own class and the state "safe" says): its tokens do not
-    count. ``""`` holds the call's other choices (the tool, whether to close the arguments),
-    which always count. Without per-argument numbers (an engine that reports none) nothing
-    changes."""
-    if (fitted == call and not decided) or not by_argument:
+    """The confidence of a call after ``fit_call``: over the model's choices that still decide
+    what runs. An argument the sentence decided (``decided``: a state it says, the device it
+    names, a read's filter dropped to fit its device) no longer rests on the model ("is the
+    road safe" read with the class the model doubted, then fitted to the Road's own class and
+    the state "safe" says): its tokens do not count. ``""`` holds the call's other choices
+    (the tool, whether to close the arguments), which always count, as does every argument
+    a fit replaced by a guess of its own. Without per-argument numbers (an engine that
+    reports none) nothing changes."""
+    if not decided or not by_argument:
         return confidence
-    kept = [
-        p
-        for key, p in by_argument.items()
-        if key == ""
-        or (key not in decided and fitted.arguments.get(key) == call.arguments.get(key))
-    ]
+    kept = [p for key, p in by_argument.items() if key == "" or key not in decided]
     return max(confidence, min(kept, default=confidence))
 
 
@@ -140,8 +147,8 @@ def fit_room_kind(call: ToolCall, home: HomeContext, text: str) -> ToolCall:
     """A command naming one device that the sentence points at only by its room and its kind
     ("turn on the living room light" decoded as the Living Room Lamp, beside the Play Corner)
     is a command on that kind in that room, as HA's own sentences mean it: every light there.
-    Its full name said ("the living room lamp"), a word of its own, or the only one of its kind
-    in the room: as it is."""
+    Its full name said ("the living room lamp"), a word only one of them has ("main"), or the
+    only one of its kind in the room: as it is."""
     args = call.arguments
     if call.name not in _ROOM_KIND_TOOLS or {"area", "floor"} & args.keys():
         return call
@@ -156,10 +163,11 @@ def fit_room_kind(call: ToolCall, home: HomeContext, text: str) -> ToolCall:
         text, home
     ):
         return call
-    if any(_mentions(n, sentence) for n in e.names) or _own_words(e, home) & sentence:
+    if any(_mentions(n, sentence) for n in e.names):
         return call
-    if sum(o.domain == e.domain and o.area == e.area for o in home.entities) < 2:
-        return call
+    kind_here = [o for o in home.entities if o.domain == e.domain and o.area == e.area]
+    if len(kind_here) < 2 or any(_own_words(o, home) & sentence for o in kind_here):
+        return call  # one of them said by a word of its own ("the guest suite main light")
     rest = {k: v for k, v in args.items() if k not in ("name", "domain", "device_class")}
     return replace(call, arguments={**rest, "area": e.area, "domain": [e.domain]})
 

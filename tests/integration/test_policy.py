@@ -1166,3 +1166,5 @@ def test_a_device_said_only_by_its_room_and_kind_is_the_room_s_kind() -> None:
     assert fit_call(lamp, home, "turn on the living room lamp")[0] == lamp
     desk = ToolCall("HassTurnOn", {"name": "Desk Lamp"})
     assert fit_call(desk, home, "turn on the office light")[0] == desk
+    # a word only one of them has ("corner"): the model's pick stays, its doubt counts
+    assert fit_call(lamp, home, "living room corner light on")[0] == lamp

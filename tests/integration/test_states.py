@@ -110,20 +110,21 @@ def test_namesakes_are_told_apart_by_the_state_said() -> None:
 
 
 def test_what_the_sentence_decided_does_not_count_against_the_model() -> None:
-    from custom_components.needle.fit import fitted_confidence
+    from custom_components.needle.fit import fit_call, fitted_confidence
 
     model = ToolCall("HassGetState", {"name": "Cat Flap", "device_class": ["lock"]})
-    fitted = fit_read(model, HOME, "is the cat flap ajar")
+    fitted, decided = fit_call(model, HOME, "is the cat flap ajar")
     by_argument = {"": 0.9, "name": 0.8, "device_class": 0.3}
-    # the class the model doubted was replaced by the one the sentence says
-    assert fitted_confidence(model, fitted, 0.3, by_argument) == 0.8
-    # an argument the fit kept still counts; an unfitted call keeps its confidence
+    # the class the model doubted was replaced by the one the sentence says, and the name is
+    # said in full: only the rest of the call counts
+    assert fitted_confidence(model, fitted, 0.3, by_argument, decided) == 0.9
+    # an argument the sentence did not decide still counts (no state said here)
     kept = ToolCall("HassGetState", {"name": "Porch Light", "state": ["on"]})
-    on = fit_read(kept, HOME, "is the porch light on")
-    assert on == kept
-    assert fitted_confidence(kept, on, 0.3, {"": 0.9, "name": 0.8, "state": 0.3}) == 0.3
+    on, decided = fit_call(kept, HOME, "what about the porch light")
+    assert on == kept and "state" not in decided
+    assert fitted_confidence(kept, on, 0.3, {"": 0.9, "name": 0.8, "state": 0.3}, decided) == 0.3
     # no per-argument numbers (an engine that reports none): as it was
-    assert fitted_confidence(model, fitted, 0.3, {}) == 0.3
+    assert fitted_confidence(model, fitted, 0.3, {}, decided) == 0.3
     # a state the model wrote as the sentence says it: the sentence decided it
     from custom_components.needle.fit import fit_read_decided
 
