@@ -5,8 +5,11 @@ wrote, in words HA itself uses. A read asks for the state the sentence says, in 
 terms ("is the kitchen leak sensor wet": ``on``; ``states.py``), of the namesake or class that
 state belongs to, with only the filters its device can pass; a device whose name several rooms
 share goes to the room meant; a call on a room to the room said, and an on/off command on a
-whole room to the one kind of device said; a list item keeps all of its words. What the
-sentence decided no longer counts against the model's confidence (``fitted_confidence``).
+whole room to the one kind of device said, or to the one device every word describes; a
+device said only by its room and kind is that kind in that room, as HA's sentences mean it;
+a list item keeps all of its words. What the sentence decided no longer counts against the
+model's confidence (``fitted_confidence``); a guess of ours in place of the model's choice
+does not lift its doubt.
 
 ``fit_call`` is the entry point (the conversation entity calls it for every valid call); the
 policy then decides on the fitted calls as on any. Plain Python, no Home Assistant import.
