@@ -22,7 +22,7 @@ from virtual_home.home import load_home
 from custom_components.needle.engine.schema import ToolCall
 
 DEMO_HOME = Path(__file__).resolve().parents[2] / "demo" / "home.yaml"
-SENTENCE = "it is too dark in the kitchen"  # not HA's wording: the (scripted) model decides
+SENTENCE = "the kitchen could do with some light"  # not HA's wording: the (scripted) model decides
 
 pytestmark = pytest.mark.slow
 
