@@ -2,7 +2,7 @@
 
 The decoder guarantees a call that fits the tools; the sentence often says more than the model
 wrote, in words HA itself uses. A read asks for the state the sentence says, in the device's own
-terms ("is the kitchen leak sensor wet": ``on``; ``states.py``), of the namesake or class that
+terms ("is the cellar flood sensor wet": ``on``; ``states.py``), of the namesake or class that
 state belongs to, with only the filters its device can pass; a device whose name several rooms
 share goes to the room meant; a call on a room to the room said, and an on/off command on a
 whole room to the one kind of device said, or to the one device every word describes; a
@@ -148,7 +148,7 @@ def fit_the_one(call: ToolCall, home: HomeContext, text: str) -> ToolCall:
 
 def fit_room_kind(call: ToolCall, home: HomeContext, text: str) -> ToolCall:
     """A command naming one device that the sentence points at only by its room and its kind
-    ("turn on the living room light" decoded as the Living Room Lamp, beside the Play Corner)
+    ("switch on the lounge light" decoded as the Lounge Lamp, beside the Corner Light)
     is a command on that kind in that room, as HA's own sentences mean it: every light there.
     Its full name said ("the living room lamp"), a word only one of them has ("main"), or the
     only one of its kind in the room: as it is."""
@@ -305,7 +305,7 @@ def fit_read(call: ToolCall, home: HomeContext, text: str = "") -> ToolCall:
     in no area), and asks a sensor for its value, not whether it is "on".
 
     The state is the one the sentence says, in the device's own terms (``states``): "is the
-    kitchen leak sensor wet" asks for ``on``, whatever state the model wrote or left out; where
+    cellar flood sensor wet" asks for ``on``, whatever state the model wrote or left out; where
     namesakes of several classes share the name, the one whose state was said is meant ("is
     the pet door open": the door sensor, not the pet door's lock sensor); "open or closed?"
     asks for no state (HA reads it out). Where the sentence says none, the model's state is

@@ -1,6 +1,6 @@
 """The state a question asks about, in the device's own terms.
 
-"Is the kitchen leak sensor wet?" asks HA whether a moisture sensor is ``on``; "have we left the
+"Is the cellar flood sensor wet?" asks HA whether a moisture sensor is ``on``; "have we left the
 back door open" whether a lock is ``unlocked``; "is Sam in?" whether a person is ``home``. The
 model often gets the device right and the state wrong or missing, and then HA reads the state
 out ("Kitchen leak sensor is off") or answers the opposite of what was asked ("No, on" for "did
